@@ -1,0 +1,112 @@
+//! Deciding when a match becomes a card on the rep's screen: thresholds, one card per
+//! objection occurrence, and a cooldown so the same card does not nag.
+
+use crate::events::{CardEvent, CardResponse, Speaker};
+use crate::library::Library;
+use crate::matcher::Candidate;
+use std::collections::{HashMap, HashSet};
+
+#[derive(Debug, Clone)]
+pub struct CardPolicy {
+    /// The same objection does not fire again within this much call time.
+    pub cooldown_ms: u64,
+    /// Partials are shakier than finals: they must clear the threshold by this much.
+    pub partial_margin: f32,
+}
+
+impl Default for CardPolicy {
+    fn default() -> Self {
+        CardPolicy {
+            cooldown_ms: 60_000,
+            partial_margin: 0.08,
+        }
+    }
+}
+
+pub struct Coach {
+    policy: CardPolicy,
+    threshold: f32,
+    library: Library,
+    last_fired: HashMap<String, u64>,
+    fired_in: HashMap<u64, HashSet<String>>,
+}
+
+/// Where in the call a match happened.
+pub struct MatchContext<'a> {
+    pub speaker: Speaker,
+    pub utterance_id: u64,
+    pub utterance_start_ms: u64,
+    pub is_final: bool,
+    pub text: &'a str,
+    pub audio_ms: u64,
+    pub wall_ms: u64,
+}
+
+impl Coach {
+    pub fn new(policy: CardPolicy, threshold: f32, library: Library) -> Self {
+        Coach {
+            policy,
+            threshold,
+            library,
+            last_fired: HashMap::new(),
+            fired_in: HashMap::new(),
+        }
+    }
+
+    /// Turns the best candidate of an utterance into a card, if it should be shown now.
+    pub fn consider(&mut self, best: Option<&Candidate>, ctx: &MatchContext<'_>) -> Option<CardEvent> {
+        if !ctx.speaker.fires_cards() {
+            return None;
+        }
+        let c = best?;
+        let needed = if ctx.is_final {
+            self.threshold
+        } else {
+            self.threshold + self.policy.partial_margin
+        };
+        if !c.fires(needed) {
+            return None;
+        }
+        if self.fired_in.get(&ctx.utterance_id).is_some_and(|s| s.contains(&c.objection_id)) {
+            return None;
+        }
+        if let Some(&at) = self.last_fired.get(&c.objection_id) {
+            if ctx.utterance_start_ms < at + self.policy.cooldown_ms {
+                tracing::debug!(objection = %c.objection_id, "within cooldown, not repeating the card");
+                return None;
+            }
+        }
+        let objection = self.library.objections.iter().find(|o| o.id == c.objection_id)?;
+        self.last_fired.insert(c.objection_id.clone(), ctx.audio_ms);
+        self.fired_in.entry(ctx.utterance_id).or_default().insert(c.objection_id.clone());
+        Some(CardEvent {
+            speaker: ctx.speaker,
+            category: c.category.clone(),
+            objection_id: c.objection_id.clone(),
+            title: c.title.clone(),
+            score: c.score,
+            utterance_id: ctx.utterance_id,
+            utterance_start_ms: ctx.utterance_start_ms,
+            audio_ms: ctx.audio_ms,
+            wall_ms: ctx.wall_ms,
+            from_partial: !ctx.is_final,
+            text: ctx.text.to_owned(),
+            responses: objection
+                .responses
+                .iter()
+                .map(|r| CardResponse {
+                    id: r.id.clone(),
+                    kind: r.kind.as_str().to_owned(),
+                    text: r.text.clone(),
+                })
+                .collect(),
+            why: c.why(),
+            matched_phrase: c.phrase.clone(),
+        })
+    }
+
+    /// Forget per-utterance bookkeeping once an utterance is final and handled.
+    pub fn utterance_done(&mut self, utterance_id: u64) {
+        self.fired_in.remove(&utterance_id);
+    }
+}

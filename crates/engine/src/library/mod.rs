@@ -1,0 +1,135 @@
+//! The objection library: human-edited YAML files, validated into typed objections.
+
+mod parse;
+mod validate;
+
+pub use parse::{load_default, load_dir, load_sources, write_dir};
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResponseKind {
+    Acknowledge,
+    Question,
+    Reframe,
+    Proof,
+}
+
+impl ResponseKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ResponseKind::Acknowledge => "acknowledge",
+            ResponseKind::Question => "question",
+            ResponseKind::Reframe => "reframe",
+            ResponseKind::Proof => "proof",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "acknowledge" => ResponseKind::Acknowledge,
+            "question" => ResponseKind::Question,
+            "reframe" => ResponseKind::Reframe,
+            "proof" => ResponseKind::Proof,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Response {
+    pub id: String,
+    pub kind: ResponseKind,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Objection {
+    pub id: String,
+    pub category: String,
+    pub title: String,
+    pub triggers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub must_not_fire: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cues: Vec<String>,
+    pub responses: Vec<Response>,
+    /// File the objection came from (relative name), so export keeps the layout.
+    #[serde(skip)]
+    pub source_file: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Library {
+    pub objections: Vec<Objection>,
+    /// Non-fatal remarks (e.g. fewer triggers than recommended).
+    pub warnings: Vec<Problem>,
+}
+
+/// One thing wrong with one place in one file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        write!(f, ": {}: {}", self.field, self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    #[error("cannot read objection library {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", render_problems(.0))]
+    Invalid(Vec<Problem>),
+    #[error("the objection library {0} has no objections: add at least one *.yaml file (see objection-library/README.md)")]
+    Empty(PathBuf),
+}
+
+fn render_problems(problems: &[Problem]) -> String {
+    let mut s = format!(
+        "the objection library has {} problem{} (nothing was imported):",
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" }
+    );
+    for p in problems {
+        s.push_str("\n  ");
+        s.push_str(&p.to_string());
+    }
+    s
+}
+
+impl Library {
+    pub fn categories(&self) -> Vec<String> {
+        let mut c: Vec<String> = self.objections.iter().map(|o| o.category.clone()).collect();
+        c.sort();
+        c.dedup();
+        c
+    }
+
+    /// Terms worth biasing speech recognition toward: cue words (competitor names,
+    /// compliance terms), most specific first.
+    pub fn vocabulary(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.objections.iter().flat_map(|o| o.cues.iter().cloned()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}

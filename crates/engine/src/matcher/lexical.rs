@@ -1,0 +1,268 @@
+//! The lexical matcher: FTS5 bm25 finds candidate phrasings, then an IDF-weighted
+//! cosine over stems and stem bigrams scores each span of the utterance against them.
+//! Must-not-fire phrasings and a few rules (questions, reassurance) veto look-alikes.
+
+use super::text::{windows, Analyzer, Token};
+use super::{Candidate, MatchError, Matcher};
+use crate::store::{PhrasingKind, Store};
+use std::collections::HashMap;
+
+/// Calibrated on our own split of the development utterances (see README, "Matcher").
+pub const DEFAULT_THRESHOLD: f32 = 0.42;
+/// A cue term (competitor name, "SOC 2") adds this much.
+const CUE_BONUS: f32 = 0.2;
+/// Questions are usually curiosity, not resistance.
+const QUESTION_FACTOR: f32 = 0.75;
+/// How many FTS5 hits are rescored.
+const RETRIEVE: usize = 250;
+
+type Features = HashMap<String, f32>;
+
+struct Entry {
+    objection: usize,
+    kind: PhrasingKind,
+    text: String,
+    features: Features,
+    norm: f32,
+}
+
+struct Meta {
+    id: String,
+    category: String,
+    title: String,
+    cues: Vec<(String, Vec<String>)>,
+}
+
+pub struct LexicalMatcher {
+    store: Store,
+    analyzer: Analyzer,
+    entries: HashMap<i64, Entry>,
+    objections: Vec<Meta>,
+    idf: HashMap<String, f32>,
+    unknown_idf: f32,
+    threshold: f32,
+}
+
+fn features(stems: &[String]) -> Vec<String> {
+    let mut f: Vec<String> = stems.to_vec();
+    f.extend(stems.windows(2).map(|w| format!("{} {}", w[0], w[1])));
+    f
+}
+
+impl LexicalMatcher {
+    /// Builds the matcher over the library indexed in `store`.
+    pub fn new(store: Store) -> Result<Self, MatchError> {
+        let analyzer = Analyzer::default();
+        let lib = store.library()?;
+        if lib.objections.is_empty() {
+            return Err(MatchError::EmptyLibrary);
+        }
+        let index: HashMap<&str, usize> = lib.objections.iter().enumerate().map(|(i, o)| (o.id.as_str(), i)).collect();
+        let objections: Vec<Meta> = lib
+            .objections
+            .iter()
+            .map(|o| Meta {
+                id: o.id.clone(),
+                category: o.category.clone(),
+                title: o.title.clone(),
+                cues: o.cues.iter().map(|c| (c.clone(), analyzer.stems(c))).filter(|(_, s)| !s.is_empty()).collect(),
+            })
+            .collect();
+
+        let phrasings = store.phrasings()?;
+        let mut raw = Vec::new();
+        let mut df: HashMap<String, f32> = HashMap::new();
+        for p in phrasings.into_iter().filter(|p| p.kind != PhrasingKind::Cue) {
+            let Some(&objection) = index.get(p.objection_id.as_str()) else { continue };
+            let mut feats = features(&analyzer.stems(&p.text));
+            feats.sort();
+            feats.dedup();
+            for f in &feats {
+                *df.entry(f.clone()).or_default() += 1.0;
+            }
+            raw.push((p.rowid, objection, p.kind, p.text, feats));
+        }
+        let n = raw.len().max(1) as f32;
+        let idf: HashMap<String, f32> = df.into_iter().map(|(f, d)| (f, (1.0 + n / d).ln())).collect();
+        let unknown_idf = (1.0 + n).ln() * 0.5;
+        let entries = raw
+            .into_iter()
+            .map(|(rowid, objection, kind, text, feats)| {
+                let features: Features = feats.into_iter().map(|f| {
+                    let w = idf.get(&f).copied().unwrap_or(unknown_idf);
+                    (f, w)
+                }).collect();
+                let norm = features.values().map(|w| w * w).sum::<f32>().sqrt();
+                (rowid, Entry { objection, kind, text, features, norm })
+            })
+            .collect();
+        Ok(LexicalMatcher {
+            store,
+            analyzer,
+            entries,
+            objections,
+            idf,
+            unknown_idf,
+            threshold: DEFAULT_THRESHOLD,
+        })
+    }
+
+    pub fn with_threshold(mut self, threshold: f32) -> Self {
+        self.threshold = threshold;
+        self
+    }
+
+    fn span_features(&self, tokens: &[Token]) -> (Features, f32) {
+        let stems: Vec<String> = tokens.iter().filter_map(|t| t.stem.clone()).collect();
+        let f: Features = features(&stems)
+            .into_iter()
+            .map(|f| {
+                let w = self.idf.get(&f).copied().unwrap_or(self.unknown_idf);
+                (f, w)
+            })
+            .collect();
+        let norm = f.values().map(|w| w * w).sum::<f32>().sqrt();
+        (f, norm)
+    }
+}
+
+fn cosine(a: &Features, an: f32, b: &Features, bn: f32) -> f32 {
+    if an == 0.0 || bn == 0.0 {
+        return 0.0;
+    }
+    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let dot: f32 = small.iter().filter_map(|(k, w)| large.get(k).map(|v| w * v)).sum();
+    dot / (an * bn)
+}
+
+const INTERROGATIVES: &[&str] = &[
+    "what", "how", "when", "where", "which", "who", "does", "do", "is", "are", "can", "could",
+    "would", "will", "should", "did", "have", "has",
+];
+const NEGATIONS: &[&str] = &["not", "no", "never", "nothing", "none", "nobody", "nowhere", "neither", "nor"];
+/// Phrases that turn objection words into reassurance ("price isn't an issue").
+const REASSURANCE: &[&str] = &[
+    "not an issue", "not a problem", "no problem", "not a concern", "no concerns", "not worried",
+    "no issue", "no issues", "is fine", "are fine", "works great", "work great", "sounds good",
+    "sounds great", "makes sense", "got approved", "was approved", "been approved", "is approved",
+    "budget approved", "all set", "not a blocker", "no blocker", "love it", "looks great",
+];
+
+fn is_question(text: &str, tokens: &[Token]) -> bool {
+    text.trim_end().ends_with('?')
+        || tokens
+            .iter()
+            .find(|t| !matches!(t.word.as_str(), "um" | "uh" | "so" | "and" | "okay" | "ok" | "oh" | "well" | "but"))
+            .is_some_and(|t| INTERROGATIVES.contains(&t.word.as_str()))
+}
+
+impl Matcher for LexicalMatcher {
+    fn name(&self) -> &'static str {
+        "bm25"
+    }
+
+    fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    fn rank(&mut self, text: &str, limit: usize) -> Result<Vec<Candidate>, MatchError> {
+        let tokens = self.analyzer.tokens(text);
+        let spans = windows(&tokens);
+        let span_feats: Vec<(Features, f32, usize)> = spans
+            .iter()
+            .map(|r| {
+                let (f, n) = self.span_features(&tokens[r.clone()]);
+                let content = tokens[r.clone()].iter().filter(|t| t.stem.is_some()).count();
+                (f, n, content)
+            })
+            .collect();
+        let mut terms: Vec<String> = tokens.iter().filter(|t| t.stem.is_some()).map(|t| t.word.clone()).collect();
+        terms.sort();
+        terms.dedup();
+        let hits = self.store.fts_candidates(&terms, RETRIEVE)?;
+
+        // Best trigger per objection, and best must-not-fire per span.
+        let mut best: HashMap<usize, (f32, i64, usize, f32)> = HashMap::new();
+        let mut negative_best: Vec<(f32, i64)> = vec![(0.0, 0); spans.len()];
+        for (rowid, bm25) in hits {
+            let Some(entry) = self.entries.get(&rowid) else { continue };
+            for (si, (f, n, content)) in span_feats.iter().enumerate() {
+                // A sub-span needs some substance of its own to count.
+                if spans[si] != (0..tokens.len()) && *content < 2 {
+                    continue;
+                }
+                let cos = cosine(&entry.features, entry.norm, f, *n);
+                match entry.kind {
+                    PhrasingKind::Negative => {
+                        if cos > negative_best[si].0 {
+                            negative_best[si] = (cos, rowid);
+                        }
+                    }
+                    _ => {
+                        let slot = best.entry(entry.objection).or_insert((0.0, rowid, si, bm25));
+                        if cos > slot.0 {
+                            *slot = (cos, rowid, si, bm25);
+                        }
+                    }
+                }
+            }
+        }
+
+        let stems: Vec<String> = tokens.iter().filter_map(|t| t.stem.clone()).collect();
+        let joined = format!(" {} ", stems.join(" "));
+        for (i, meta) in self.objections.iter().enumerate() {
+            if meta.cues.iter().any(|(_, s)| joined.contains(&format!(" {} ", s.join(" ")))) {
+                best.entry(i).or_insert((0.0, 0, 0, 0.0));
+            }
+        }
+
+        let question = is_question(text, &tokens);
+        let mut out: Vec<Candidate> = best
+            .into_iter()
+            .map(|(oi, (cos, rowid, si, bm25))| {
+                let meta = &self.objections[oi];
+                let span_tokens = &tokens[spans[si].clone()];
+                let span_text = span_tokens.iter().map(|t| t.word.as_str()).collect::<Vec<_>>().join(" ");
+                let mut score = cos;
+                let mut phrase = self.entries.get(&rowid).map_or_else(String::new, |e| e.text.clone());
+                if let Some((cue, _)) = meta.cues.iter().find(|(_, s)| joined.contains(&format!(" {} ", s.join(" ")))) {
+                    score += CUE_BONUS;
+                    if phrase.is_empty() {
+                        phrase = format!("cue: {cue}");
+                    }
+                }
+                let negated = span_tokens.iter().any(|t| NEGATIONS.contains(&t.word.as_str()));
+                if question && !negated {
+                    score *= QUESTION_FACTOR;
+                }
+                let mut suppressed = None;
+                let padded = format!(" {span_text} ");
+                if let Some(r) = REASSURANCE.iter().find(|r| padded.contains(&format!(" {r} "))) {
+                    suppressed = Some(format!("reassurance: \"{r}\""));
+                }
+                let (neg, neg_row) = negative_best[si];
+                if suppressed.is_none() && neg >= cos && neg > 0.0 {
+                    let t = self.entries.get(&neg_row).map_or("", |e| e.text.as_str());
+                    suppressed = Some(format!("closer to must-not-fire \"{t}\" ({neg:.2})"));
+                }
+                Candidate {
+                    objection_id: meta.id.clone(),
+                    category: meta.category.clone(),
+                    title: meta.title.clone(),
+                    score: score.min(1.0),
+                    phrase,
+                    span: span_text,
+                    bm25,
+                    suppressed,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            (a.suppressed.is_some(), -a.score)
+                .partial_cmp(&(b.suppressed.is_some(), -b.score))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        out.truncate(limit);
+        Ok(out)
+    }
+}

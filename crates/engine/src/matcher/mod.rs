@@ -1,0 +1,66 @@
+//! Objection detection: from an utterance's text to ranked objections, with reasons.
+//!
+//! Matchers sit behind [`Matcher`] so a lexical and a semantic one can be compared on
+//! the same evaluation set.
+
+mod lexical;
+mod text;
+
+pub use lexical::LexicalMatcher;
+pub use text::Analyzer;
+
+use serde::Serialize;
+
+/// One objection that could fire for an utterance, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub objection_id: String,
+    pub category: String,
+    pub title: String,
+    /// Calibrated confidence, comparable with [`Matcher::threshold`].
+    pub score: f32,
+    /// The library phrasing that matched best.
+    pub phrase: String,
+    /// The part of the utterance that matched it.
+    pub span: String,
+    /// FTS5 bm25 of the matched phrasing (larger is better).
+    pub bm25: f32,
+    /// Set when a rule or a must-not-fire phrasing vetoed this candidate.
+    pub suppressed: Option<String>,
+}
+
+impl Candidate {
+    pub fn fires(&self, threshold: f32) -> bool {
+        self.suppressed.is_none() && self.score >= threshold
+    }
+
+    /// One line for the card: what matched and how strongly.
+    pub fn why(&self) -> String {
+        format!(
+            "\"{}\" ≈ \"{}\" (score {:.2}, bm25 {:.1})",
+            self.span, self.phrase, self.score, self.bm25
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MatchError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("the objection library is empty: import one with `cuecard library import DIR`")]
+    EmptyLibrary,
+}
+
+pub trait Matcher: Send {
+    fn name(&self) -> &'static str;
+    /// Scores at or above this fire a card.
+    fn threshold(&self) -> f32;
+    /// Candidates for one prospect utterance, best first, at most one per objection.
+    fn rank(&mut self, text: &str, limit: usize) -> Result<Vec<Candidate>, MatchError>;
+
+    /// The objection that should fire, if any.
+    fn best(&mut self, text: &str) -> Result<Option<Candidate>, MatchError> {
+        let t = self.threshold();
+        Ok(self.rank(text, 5)?.into_iter().next().filter(|c| c.fires(t)))
+    }
+}

