@@ -4,7 +4,7 @@
 CARGO     ?= cargo
 FIXTURES  := $(CURDIR)/target/fixtures
 # Tests keep their models and databases away from the user's own data.
-TEST_HOME := $(CURDIR)/target/test-home
+TEST_MODELS := $(CURDIR)/target/test-models
 
 .PHONY: demo test deps build-release build-debug fixtures lint bench-calls
 
@@ -19,7 +19,8 @@ build-debug: deps
 
 # Replays the bundled sample call at call speed: transcript, cards, summary.
 demo: build-release
-	./target/release/cuecard models install
+	./target/release/cuecard models install tiny.en
+	./target/release/cuecard models install all-minilm-l6-v2
 	./target/release/cuecard replay samples/sample-call.flac
 
 fixtures: build-debug
@@ -27,9 +28,11 @@ fixtures: build-debug
 
 # Everything CI runs (.ci/run calls exactly this).
 test: build-debug fixtures
-	CUECARD_HOME=$(TEST_HOME) ./target/debug/cuecard models install > target/test-model-path
-	CUECARD_HOME=$(TEST_HOME) CUECARD_TEST_MODEL=$$(cat target/test-model-path) CUECARD_FIXTURES=$(FIXTURES) \
-		$(CARGO) test --locked --workspace -- --test-threads=2
+	CUECARD_MODELS=$(TEST_MODELS) ./target/debug/cuecard models install tiny.en > target/test-model-path
+	CUECARD_MODELS=$(TEST_MODELS) ./target/debug/cuecard models install all-minilm-l6-v2
+	CUECARD_MODELS=$(TEST_MODELS) CUECARD_TEST_MODEL=$$(cat target/test-model-path) \
+		CUECARD_TEST_EMBED_MODEL=$(TEST_MODELS)/all-minilm-l6-v2 CUECARD_FIXTURES=$(FIXTURES) \
+		$(CARGO) test --locked --workspace --no-fail-fast -- --test-threads=2
 	$(MAKE) lint
 
 lint:

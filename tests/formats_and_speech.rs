@@ -5,7 +5,8 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-const JFK: &str = "and so my fellow americans ask not what your country can do for you ask what you can do for your country";
+const JFK: &str =
+    "and so my fellow americans ask not what your country can do for you ask what you can do for your country";
 
 fn transcript_of(file: &str, pace: &str) -> (String, Value) {
     let home = tempfile::tempdir().unwrap();
@@ -14,21 +15,9 @@ fn transcript_of(file: &str, pace: &str) -> (String, Value) {
         .arg(model())
         .arg(fixture(file)));
     let events = json_lines(&out);
-    let finals: Vec<&Value> = of_type(&events, "transcript")
-        .into_iter()
-        .filter(|t| t["final"] == true)
-        .collect();
-    assert!(
-        finals.iter().all(|t| t["speaker"] == "unknown"),
-        "mono must be speaker unknown: {finals:?}"
-    );
-    let text = words(
-        &finals
-            .iter()
-            .map(|t| t["text"].as_str().unwrap())
-            .collect::<Vec<_>>()
-            .join(" "),
-    );
+    let finals: Vec<&Value> = of_type(&events, "transcript").into_iter().filter(|t| t["final"] == true).collect();
+    assert!(finals.iter().all(|t| t["speaker"] == "unknown"), "mono must be speaker unknown: {finals:?}");
+    let text = words(&finals.iter().map(|t| t["text"].as_str().unwrap()).collect::<Vec<_>>().join(" "));
     (text, of_type(&events, "summary")[0].clone())
 }
 
@@ -50,16 +39,10 @@ fn recall(text: &str, reference: &str) -> f32 {
 fn jfk_wav_is_transcribed_word_for_word() {
     let (text, summary) = transcript_of("jfk.wav", "fast");
     assert!(recall(&text, JFK) >= 0.95, "transcript: {text}");
-    assert!(
-        text.contains("ask not what your country can do for you"),
-        "{text}"
-    );
+    assert!(text.contains("ask not what your country can do for you"), "{text}");
     let d = summary["duration_ms"].as_u64().unwrap();
     assert!((10_900..=11_100).contains(&d), "duration {d}");
-    assert!(
-        summary["talk"]["unknown_ms"].as_u64().unwrap() > 5_000,
-        "{summary}"
-    );
+    assert!(summary["talk"]["unknown_ms"].as_u64().unwrap() > 5_000, "{summary}");
 }
 
 #[test]
@@ -77,8 +60,5 @@ fn every_supported_format_decodes_and_resamples() {
 fn realtime_pace_plays_at_call_speed() {
     let (_text, summary) = transcript_of("jfk.wav", "realtime");
     let wall = summary["wall_ms"].as_u64().unwrap();
-    assert!(
-        wall >= 10_900,
-        "an 11 s call replayed in {wall} ms at realtime pace"
-    );
+    assert!(wall >= 10_900, "an 11 s call replayed in {wall} ms at realtime pace");
 }

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context};
 use clap::Args;
-use cuecard_engine::matcher::{LexicalMatcher, Matcher};
+use cuecard_engine::matcher::Matcher;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,9 +21,15 @@ pub struct EvalArgs {
     /// Card threshold (default: the matcher's calibrated value).
     #[arg(long)]
     pub threshold: Option<f32>,
+    /// Matchers to score side by side, e.g. `--matcher bm25,hybrid` (default: the default matcher).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub matcher: Vec<super::MatcherKind>,
     /// List every wrong item.
     #[arg(long)]
     pub errors: bool,
+    /// Also report accuracy and false alarms over a range of thresholds (calibration).
+    #[arg(long)]
+    pub sweep: bool,
 }
 
 #[derive(Deserialize)]
@@ -80,34 +86,32 @@ struct Report {
     per_category: BTreeMap<String, CategoryScore>,
     confusions: BTreeMap<String, usize>,
     errors: Vec<Miss>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sweep: Vec<SweepPoint>,
+}
+
+#[derive(Serialize)]
+struct SweepPoint {
+    threshold: f32,
+    accuracy: f64,
+    false_alarm_rate: f64,
 }
 
 fn read_set(path: &Path) -> anyhow::Result<Vec<Item>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut items = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         if raw.trim().is_empty() {
             continue;
         }
         let at = || format!("{}:{}", path.display(), i + 1);
-        let line: Line = serde_json::from_str(raw)
-            .with_context(|| format!("{}: not a valid JSON object", at()))?;
+        let line: Line = serde_json::from_str(raw).with_context(|| format!("{}: not a valid JSON object", at()))?;
         match (line.text, line.expect, line.turns) {
-            (Some(text), Some(expect), None) => items.push(Item {
-                id: line.id,
-                text,
-                expect,
-                rep: false,
-            }),
+            (Some(text), Some(expect), None) => items.push(Item { id: line.id, text, expect, rep: false }),
             (None, None, Some(turns)) => {
                 for (t, turn) in turns.into_iter().enumerate() {
                     if turn.speaker != "rep" && turn.speaker != "prospect" {
-                        bail!(
-                            "{}: turn {t}: speaker must be \"rep\" or \"prospect\", not {:?}",
-                            at(),
-                            turn.speaker
-                        );
+                        bail!("{}: turn {t}: speaker must be \"rep\" or \"prospect\", not {:?}", at(), turn.speaker);
                     }
                     items.push(Item {
                         id: format!("{}#{t}", line.id),
@@ -117,10 +121,7 @@ fn read_set(path: &Path) -> anyhow::Result<Vec<Item>> {
                     });
                 }
             }
-            _ => bail!(
-                "{}: expected either \"text\" and \"expect\", or \"turns\"",
-                at()
-            ),
+            _ => bail!("{}: expected either \"text\" and \"expect\", or \"turns\"", at()),
         }
     }
     if items.is_empty() {
@@ -131,25 +132,44 @@ fn read_set(path: &Path) -> anyhow::Result<Vec<Item>> {
 
 pub fn run(a: EvalArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let items = read_set(&a.set)?;
-    let (store, _) = super::open_library(db, a.library.as_deref())?;
-    let mut matcher = LexicalMatcher::new(store)?;
-    if let Some(t) = a.threshold {
-        matcher = matcher.with_threshold(t);
+    let kinds: Vec<Option<super::MatcherKind>> =
+        if a.matcher.is_empty() { vec![None] } else { a.matcher.iter().copied().map(Some).collect() };
+    let mut reports = Vec::new();
+    for kind in kinds {
+        let (mut matcher, _) = super::build_matcher(kind, db, a.library.as_deref(), a.threshold)?;
+        reports.push(score(&a.set, &items, &mut *matcher, a.sweep)?);
     }
+    if a.json {
+        if reports.len() == 1 {
+            println!("{}", serde_json::to_string(&reports[0])?);
+        } else {
+            println!("{}", serde_json::json!({ "set": a.set.display().to_string(), "runs": reports }));
+        }
+    } else {
+        for r in &reports {
+            print_report(r, a.errors);
+        }
+        if reports.len() > 1 {
+            print_side_by_side(&reports);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn score(set: &Path, items: &[Item], matcher: &mut dyn Matcher, sweep: bool) -> anyhow::Result<Report> {
     let threshold = matcher.threshold();
+    // (expected, best unsuppressed category, its score) for the threshold sweep.
+    let mut tops: Vec<(String, Option<(String, f32)>)> = Vec::new();
     let mut per_category: BTreeMap<String, CategoryScore> = BTreeMap::new();
     let mut confusions: BTreeMap<String, usize> = BTreeMap::new();
     let (mut objections, mut correct, mut nones, mut false_alarms) = (0, 0, 0, 0);
     let mut errors = Vec::new();
-    for item in &items {
-        let best = if item.rep {
-            None
-        } else {
-            matcher.best(&item.text)?
-        };
-        let got = best
-            .as_ref()
-            .map_or("none".to_owned(), |c| c.category.clone());
+    for item in items {
+        let ranked = if item.rep { Vec::new() } else { matcher.rank(&item.text, 1)? };
+        let top = ranked.into_iter().next().filter(|c| c.suppressed.is_none());
+        tops.push((item.expect.clone(), top.as_ref().map(|c| (c.category.clone(), c.score))));
+        let best = top.filter(|c| c.fires(threshold));
+        let got = best.as_ref().map_or("none".to_owned(), |c| c.category.clone());
         let ok = got == item.expect;
         if item.expect == "none" {
             nones += 1;
@@ -162,9 +182,7 @@ pub fn run(a: EvalArgs, db: &Path) -> anyhow::Result<ExitCode> {
             c.correct += usize::from(ok);
         }
         if !ok {
-            *confusions
-                .entry(format!("{} -> {}", item.expect, got))
-                .or_default() += 1;
+            *confusions.entry(format!("{} -> {}", item.expect, got)).or_default() += 1;
             errors.push(Miss {
                 id: item.id.clone(),
                 text: item.text.clone(),
@@ -177,8 +195,8 @@ pub fn run(a: EvalArgs, db: &Path) -> anyhow::Result<ExitCode> {
     for c in per_category.values_mut() {
         c.recall = ratio(c.correct, c.n);
     }
-    let report = Report {
-        set: a.set.display().to_string(),
+    Ok(Report {
+        set: set.display().to_string(),
         matcher: matcher.name().to_owned(),
         threshold,
         items: items.len(),
@@ -190,13 +208,49 @@ pub fn run(a: EvalArgs, db: &Path) -> anyhow::Result<ExitCode> {
         per_category,
         confusions,
         errors,
-    };
-    if a.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        print_report(&report, a.errors);
+        sweep: if sweep { sweep_points(&tops) } else { Vec::new() },
+    })
+}
+
+fn sweep_points(tops: &[(String, Option<(String, f32)>)]) -> Vec<SweepPoint> {
+    (20..=80)
+        .step_by(2)
+        .map(|t| {
+            let t = t as f32 / 100.0;
+            let (mut obj, mut ok, mut none, mut fa) = (0, 0, 0, 0);
+            for (expect, top) in tops {
+                let got = top.as_ref().filter(|(_, s)| *s >= t).map(|(c, _)| c.as_str());
+                if expect == "none" {
+                    none += 1;
+                    fa += usize::from(got.is_some());
+                } else {
+                    obj += 1;
+                    ok += usize::from(got == Some(expect.as_str()));
+                }
+            }
+            SweepPoint { threshold: t, accuracy: ratio(ok, obj), false_alarm_rate: ratio(fa, none) }
+        })
+        .collect()
+}
+
+fn print_side_by_side(reports: &[Report]) {
+    print!("{:<18}", "side by side");
+    for r in reports {
+        print!("{:>10}", r.matcher);
     }
-    Ok(ExitCode::SUCCESS)
+    println!();
+    let row = |name: &str, f: &dyn Fn(&Report) -> f64| {
+        print!("  {name:<16}");
+        for r in reports {
+            print!("{:>10.3}", f(r));
+        }
+        println!();
+    };
+    row("accuracy", &|r| r.accuracy);
+    row("false alarms", &|r| r.false_alarm_rate);
+    for cat in reports[0].per_category.keys() {
+        row(cat, &|r| r.per_category.get(cat).map_or(0.0, |c| c.recall));
+    }
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
@@ -213,10 +267,7 @@ fn print_report(r: &Report, show_errors: bool) {
         r.set, r.items, r.objection_items, r.none_items, r.matcher, r.threshold
     );
     println!("  top-1 accuracy on objections  {:.3}", r.accuracy);
-    println!(
-        "  false-alarm rate on none      {:.3}  ({} of {})",
-        r.false_alarm_rate, r.false_alarms, r.none_items
-    );
+    println!("  false-alarm rate on none      {:.3}  ({} of {})", r.false_alarm_rate, r.false_alarms, r.none_items);
     println!("  per-category recall:");
     for (cat, s) in &r.per_category {
         println!("    {cat:<16} {:.2}  ({}/{})", s.recall, s.correct, s.n);
@@ -229,13 +280,16 @@ fn print_report(r: &Report, show_errors: bool) {
             println!("    {v:>3}  {k}");
         }
     }
+    if !r.sweep.is_empty() {
+        println!("  threshold sweep:   thr   accuracy  false-alarms");
+        for p in &r.sweep {
+            println!("                    {:.2}   {:.3}     {:.3}", p.threshold, p.accuracy, p.false_alarm_rate);
+        }
+    }
     if show_errors {
         println!("  errors:");
         for m in &r.errors {
-            println!(
-                "    {} [{} -> {} {:.2}] {}",
-                m.id, m.expect, m.got, m.score, m.text
-            );
+            println!("    {} [{} -> {} {:.2}] {}", m.id, m.expect, m.got, m.score, m.text);
         }
     }
 }

@@ -43,33 +43,18 @@ pub fn run(a: HistoryArgs, db: &Path) -> anyhow::Result<ExitCode> {
         Some(id) => {
             let (segments, cards) = store.call_transcript(id)?;
             if a.json {
-                println!(
-                    "{}",
-                    serde_json::json!({ "call": id, "segments": segments, "cards": cards })
-                );
+                println!("{}", serde_json::json!({ "call": id, "segments": segments, "cards": cards }));
                 return Ok(ExitCode::SUCCESS);
             }
             let mut cards = cards.into_iter().peekable();
             for s in segments {
                 while let Some(c) = cards.next_if(|c| c.audio_ms <= s.start_ms) {
-                    println!(
-                        "        [card] {} ({}, {:.2}) {}",
-                        c.title,
-                        c.category,
-                        c.score,
-                        c.feedback.join(",")
-                    );
+                    println!("        [card] {} ({}, {:.2}) {}", c.title, c.category, c.score, c.feedback.join(","));
                 }
                 println!("{} {:<9} {}", clock(s.start_ms), s.speaker, s.text);
             }
             for c in cards {
-                println!(
-                    "        [card] {} ({}, {:.2}) {}",
-                    c.title,
-                    c.category,
-                    c.score,
-                    c.feedback.join(",")
-                );
+                println!("        [card] {} ({}, {:.2}) {}", c.title, c.category, c.score, c.feedback.join(","));
             }
         }
     }

@@ -3,7 +3,6 @@
 use anyhow::Context;
 use clap::Subcommand;
 use cuecard_engine::library::{load_dir, write_dir};
-use cuecard_engine::matcher::{LexicalMatcher, Matcher};
 use cuecard_engine::store::Store;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,6 +31,8 @@ pub enum LibraryCommand {
         json: bool,
         #[arg(long, default_value_t = 5)]
         top: usize,
+        #[arg(long, value_enum)]
+        matcher: Option<super::MatcherKind>,
     },
 }
 
@@ -57,11 +58,17 @@ pub fn run(cmd: LibraryCommand, db: &Path) -> anyhow::Result<ExitCode> {
                 eprintln!("warning: {w}");
             }
             let mut store = Store::open(db)?;
-            let origin = std::fs::canonicalize(&dir)
-                .unwrap_or(dir.clone())
-                .display()
-                .to_string();
+            let origin = std::fs::canonicalize(&dir).unwrap_or(dir.clone()).display().to_string();
             let r = store.replace_library(&lib, &origin)?;
+            // Embed the phrasings now (only new or changed ones), so the first call
+            // after an import does not pay for it.
+            let manager =
+                cuecard_engine::models::ModelManager::new(cuecard_engine::models::ModelManager::default_dir());
+            if let Ok(dir) = manager.resolve(super::EMBEDDING_MODEL) {
+                let embedder = cuecard_engine::embed::Embedder::load(&dir)?;
+                let n = cuecard_engine::matcher::ensure_vectors(&mut store, &embedder)?;
+                eprintln!("embedded {n} new or changed phrasings with {}", embedder.model_id());
+            }
             println!(
                 "imported {} objections ({} categories, {} triggers, {} must-not-fire) from {} into {}",
                 r.objections,
@@ -76,51 +83,29 @@ pub fn run(cmd: LibraryCommand, db: &Path) -> anyhow::Result<ExitCode> {
             let mut store = Store::open(db)?;
             store.ensure_library()?;
             let lib = store.library()?;
-            let files =
-                write_dir(&lib, &dir).with_context(|| format!("exporting to {}", dir.display()))?;
-            println!(
-                "exported {} objections to {} files in {}",
-                lib.objections.len(),
-                files.len(),
-                dir.display()
-            );
+            let files = write_dir(&lib, &dir).with_context(|| format!("exporting to {}", dir.display()))?;
+            println!("exported {} objections to {} files in {}", lib.objections.len(), files.len(), dir.display());
         }
-        LibraryCommand::Search {
-            text,
-            library,
-            json,
-            top,
-        } => {
-            let (store, _) = super::open_library(db, library.as_deref())?;
-            let mut matcher = LexicalMatcher::new(store)?;
+        LibraryCommand::Search { text, library, json, top, matcher } => {
+            let (mut matcher, _) = super::build_matcher(matcher, db, library.as_deref(), None)?;
             let threshold = matcher.threshold();
             let ranked = matcher.rank(&text, top)?;
+            let fires = ranked.first().filter(|c| c.fires(threshold));
             if json {
-                let fires = ranked
-                    .first()
-                    .filter(|c| c.fires(threshold))
-                    .map(|c| c.objection_id.clone());
-                println!(
-                    "{}",
-                    serde_json::json!({ "text": text, "threshold": threshold, "fires": fires, "candidates": ranked })
-                );
+                let fires = fires.map(|c| c.objection_id.clone());
+                let out = serde_json::json!({
+                    "text": text, "matcher": matcher.name(), "threshold": threshold,
+                    "fires": fires, "candidates": ranked,
+                });
+                println!("{out}");
                 return Ok(ExitCode::SUCCESS);
             }
-            let fires = ranked.first().is_some_and(|c| c.fires(threshold));
-            match ranked.first() {
-                Some(c) if fires => println!("fires: {} ({}) — {}", c.title, c.category, c.why()),
-                _ => println!("no card would fire (threshold {threshold:.2})"),
+            match fires {
+                Some(c) => println!("fires: {} ({}) — {}", c.title, c.category, c.why()),
+                None => println!("no card would fire ({} matcher, threshold {threshold:.2})", matcher.name()),
             }
             for (i, c) in ranked.iter().enumerate() {
-                println!(
-                    "  {}. {:<32} {:<15} score {:.2}  bm25 {:>5.1}",
-                    i + 1,
-                    c.objection_id,
-                    c.category,
-                    c.score,
-                    c.bm25
-                );
-                println!("       matched \"{}\" on \"{}\"", c.phrase, c.span);
+                println!("  {}. {:<32} {:<15} {}", i + 1, c.objection_id, c.category, c.why());
                 if let Some(s) = &c.suppressed {
                     println!("       suppressed: {s}");
                 }

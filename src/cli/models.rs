@@ -39,10 +39,7 @@ fn manager() -> ModelManager {
 
 /// The model file to load: `--model` (name or path) or the catalog default.
 pub fn resolve(model: Option<&str>) -> anyhow::Result<PathBuf> {
-    let name = model.map_or_else(
-        || ModelManager::catalog().default_model().name.clone(),
-        str::to_owned,
-    );
+    let name = model.map_or_else(|| ModelManager::catalog().default_model().name.clone(), str::to_owned);
     Ok(manager().resolve(&name)?)
 }
 
@@ -63,10 +60,8 @@ impl Reporter {
                 let bar = self.bar.get_or_insert_with(|| {
                     let bar = ProgressBar::new(total.unwrap_or(0));
                     bar.set_style(
-                        ProgressStyle::with_template(
-                            "  {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-                        )
-                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                        ProgressStyle::with_template("  {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
                     );
                     bar
                 });
@@ -108,16 +103,11 @@ pub fn run(cmd: ModelsCommand) -> anyhow::Result<ExitCode> {
                 println!("models in {}", m.dir().display());
                 for s in list {
                     let mark = if s.default { "*" } else { " " };
-                    let state = s.installed.as_ref().map_or_else(
-                        || "not installed".to_owned(),
-                        |p| format!("installed: {}", p.display()),
-                    );
-                    println!(
-                        "{mark} {:<10} {:>4} MB  {}\n    {state}",
-                        s.name,
-                        s.size / 1_000_000,
-                        s.description
-                    );
+                    let state = s
+                        .installed
+                        .as_ref()
+                        .map_or_else(|| "not installed".to_owned(), |p| format!("installed: {}", p.display()));
+                    println!("{mark} {:<10} {:>4} MB  {}\n    {state}", s.name, s.size / 1_000_000, s.description);
                 }
             }
         }

@@ -11,21 +11,12 @@ pub struct Printer {
 }
 
 fn clock(ms: u64) -> String {
-    format!(
-        "{:02}:{:02}.{}",
-        ms / 60_000,
-        (ms / 1000) % 60,
-        (ms / 100) % 10
-    )
+    format!("{:02}:{:02}.{}", ms / 60_000, (ms / 1000) % 60, (ms / 100) % 10)
 }
 
 impl Printer {
     pub fn new(json: bool) -> Self {
-        Printer {
-            json,
-            tty: std::io::stdout().is_terminal(),
-            partial_shown: false,
-        }
+        Printer { json, tty: std::io::stdout().is_terminal(), partial_shown: false }
     }
 
     pub fn print(&mut self, e: &Event) -> std::io::Result<()> {
@@ -43,24 +34,16 @@ impl Printer {
         match e {
             Event::Transcript(t) if !t.is_final => {
                 if self.tty {
-                    let line = format!(
-                        "{} {:<9} {}…",
-                        clock(t.start_ms),
-                        t.speaker.as_str(),
-                        t.text
-                    );
+                    let line = format!("{} {:<9} {}…", clock(t.start_ms), t.speaker.as_str(), t.text);
                     write!(out, "{}", truncate(&line, 160).dimmed())?;
                     self.partial_shown = true;
                 }
             }
             Event::Transcript(t) => transcript(&mut out, t)?,
             Event::Card(c) => card(&mut out, c)?,
-            Event::Warning(w) => writeln!(
-                out,
-                "{} {}",
-                "warning:".if_supports_color(Stdout, |s| s.yellow()),
-                w.message
-            )?,
+            Event::Warning(w) => {
+                writeln!(out, "{} {}", "warning:".if_supports_color(Stdout, |s| s.yellow()), w.message)?
+            }
             Event::Summary(s) => summary(&mut out, s)?,
         }
         out.flush()
@@ -82,13 +65,7 @@ fn transcript(out: &mut impl Write, t: &TranscriptEvent) -> std::io::Result<()> 
         Speaker::Prospect => who.if_supports_color(Stdout, |s| s.magenta()).to_string(),
         Speaker::Unknown => who,
     };
-    writeln!(
-        out,
-        "{} {} {}",
-        clock(t.start_ms).if_supports_color(Stdout, |s| s.dimmed()),
-        who,
-        t.text
-    )
+    writeln!(out, "{} {} {}", clock(t.start_ms).if_supports_color(Stdout, |s| s.dimmed()), who, t.text)
 }
 
 fn card(out: &mut impl Write, c: &CardEvent) -> std::io::Result<()> {
@@ -98,8 +75,7 @@ fn card(out: &mut impl Write, c: &CardEvent) -> std::io::Result<()> {
         "          {} {}  {}",
         "┌ CARD".if_supports_color(Stdout, |s| s.yellow()),
         c.title.if_supports_color(Stdout, |s| s.bold()),
-        format!("{} · {:.2} · at {}", c.category, c.score, clock(c.audio_ms))
-            .if_supports_color(Stdout, |s| s.dimmed())
+        format!("{} · {:.2} · at {}", c.category, c.score, clock(c.audio_ms)).if_supports_color(Stdout, |s| s.dimmed())
     )?;
     for (i, r) in c.responses.iter().enumerate() {
         writeln!(out, "          {bar} {}. {}", i + 1, r.text)?;
@@ -115,37 +91,18 @@ fn card(out: &mut impl Write, c: &CardEvent) -> std::io::Result<()> {
 fn summary(out: &mut impl Write, s: &Summary) -> std::io::Result<()> {
     let secs = |ms: u64| format!("{:.0}s", ms as f64 / 1000.0);
     writeln!(out)?;
-    writeln!(
-        out,
-        "{}",
-        "Call summary".if_supports_color(Stdout, |s| s.bold())
-    )?;
-    writeln!(
-        out,
-        "  duration {}  (replayed in {})",
-        secs(s.duration_ms),
-        secs(s.wall_ms)
-    )?;
+    writeln!(out, "{}", "Call summary".if_supports_color(Stdout, |s| s.bold()))?;
+    writeln!(out, "  duration {}  (replayed in {})", secs(s.duration_ms), secs(s.wall_ms))?;
     writeln!(
         out,
         "  talk time: rep {}, prospect {}{}",
         secs(s.talk.rep_ms),
         secs(s.talk.prospect_ms),
-        if s.talk.unknown_ms > 0 {
-            format!(", unattributed {}", secs(s.talk.unknown_ms))
-        } else {
-            String::new()
-        }
+        if s.talk.unknown_ms > 0 { format!(", unattributed {}", secs(s.talk.unknown_ms)) } else { String::new() }
     )?;
     writeln!(out, "  cards: {}", s.cards.len())?;
     for c in &s.cards {
-        writeln!(
-            out,
-            "    {}  {} ({})",
-            clock(c.audio_ms),
-            c.title,
-            c.category
-        )?;
+        writeln!(out, "    {}  {} ({})", clock(c.audio_ms), c.title, c.category)?;
     }
     writeln!(
         out,

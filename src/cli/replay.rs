@@ -4,7 +4,6 @@ use super::output::Printer;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use cuecard_engine::audio::{FileSource, Pace, Paced, RepChannel};
-use cuecard_engine::matcher::{LexicalMatcher, Matcher};
 use cuecard_engine::session::{self, SessionConfig, SessionParts};
 use cuecard_engine::store::Store;
 use cuecard_engine::transcribe::{Transcriber, TranscriberConfig};
@@ -30,6 +29,9 @@ pub struct ReplayArgs {
     /// Use this objection-library folder instead of the imported library.
     #[arg(long)]
     pub library: Option<PathBuf>,
+    /// Objection matcher (default: hybrid when its model is installed, else bm25).
+    #[arg(long, value_enum)]
+    pub matcher: Option<super::MatcherKind>,
     /// Card threshold (default: the matcher's calibrated value).
     #[arg(long)]
     pub threshold: Option<f32>,
@@ -64,11 +66,7 @@ pub fn run(a: ReplayArgs, db: &Path) -> anyhow::Result<ExitCode> {
     };
     let source = FileSource::open(&a.call, rep)?;
     let model = super::models::resolve(a.model.as_deref())?;
-    let (matcher_store, library) = super::open_library(db, a.library.as_deref())?;
-    let mut matcher = LexicalMatcher::new(matcher_store)?;
-    if let Some(t) = a.threshold {
-        matcher = matcher.with_threshold(t);
-    }
+    let (matcher, library) = super::build_matcher(a.matcher, db, a.library.as_deref(), a.threshold)?;
     let mut tcfg = TranscriberConfig::default();
     if let Some(t) = a.threads {
         tcfg.threads = t.max(1);
@@ -79,18 +77,8 @@ pub fn run(a: ReplayArgs, db: &Path) -> anyhow::Result<ExitCode> {
     } else {
         Some(Store::open(db).with_context(|| format!("opening call history {}", db.display()))?)
     };
-    let parts = SessionParts {
-        source: Box::new(Paced::new(source, pace)),
-        transcriber,
-        matcher: Box::new(matcher) as Box<dyn Matcher>,
-        library,
-        store,
-    };
-    let cfg = SessionConfig {
-        kind: "replay".into(),
-        lockstep: pace == Pace::Fast,
-        ..SessionConfig::default()
-    };
+    let parts = SessionParts { source: Box::new(Paced::new(source, pace)), transcriber, matcher, library, store };
+    let cfg = SessionConfig { kind: "replay".into(), lockstep: pace == Pace::Fast, ..SessionConfig::default() };
     let handle = session::start(parts, cfg)?;
     let stop = handle.stop_flag();
     // Ctrl-C ends the replay cleanly: queued speech is finished and the call is saved.

@@ -8,29 +8,17 @@ use std::process::{Command, Output};
 pub fn model() -> PathBuf {
     let p = std::env::var_os("CUECARD_TEST_MODEL")
         .map(PathBuf::from)
-        .expect(
-        "CUECARD_TEST_MODEL is not set: run the suite with `make test`, which installs the model",
-    );
-    assert!(
-        p.is_file(),
-        "CUECARD_TEST_MODEL={} does not exist: run `make test`",
-        p.display()
-    );
+        .expect("CUECARD_TEST_MODEL is not set: run the suite with `make test`, which installs the model");
+    assert!(p.is_file(), "CUECARD_TEST_MODEL={} does not exist: run `make test`", p.display());
     p
 }
 
 pub fn fixture(name: &str) -> PathBuf {
     let dir = std::env::var_os("CUECARD_FIXTURES")
         .map(PathBuf::from)
-        .expect(
-        "CUECARD_FIXTURES is not set: run the suite with `make test`, which builds the fixtures",
-    );
+        .expect("CUECARD_FIXTURES is not set: run the suite with `make test`, which builds the fixtures");
     let p = dir.join(name);
-    assert!(
-        p.is_file(),
-        "fixture {} is missing: run `make fixtures`",
-        p.display()
-    );
+    assert!(p.is_file(), "fixture {} is missing: run `make fixtures`", p.display());
     p
 }
 
@@ -40,9 +28,7 @@ pub fn repo(path: &str) -> PathBuf {
 
 pub fn cuecard(home: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cuecard"));
-    c.env("CUECARD_HOME", home)
-        .env_remove("CUECARD_DB")
-        .env("NO_COLOR", "1");
+    c.env("CUECARD_HOME", home).env_remove("CUECARD_DB").env("NO_COLOR", "1");
     c
 }
 
@@ -55,23 +41,14 @@ pub fn run(cmd: &mut Command) -> Output {
 
 pub fn ok(cmd: &mut Command) -> String {
     let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "cuecard failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "cuecard failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
 /// Runs a command that must fail; returns its stderr.
 pub fn fails(cmd: &mut Command) -> String {
     let out = run(cmd);
-    assert!(
-        !out.status.success(),
-        "expected failure, got success:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    assert!(!out.status.success(), "expected failure, got success:\n{}", String::from_utf8_lossy(&out.stdout));
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -90,13 +67,7 @@ pub fn of_type<'a>(events: &'a [serde_json::Value], t: &str) -> Vec<&'a serde_js
 pub fn words(s: &str) -> String {
     s.to_lowercase()
         .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == ' ' {
-                c
-            } else {
-                ' '
-            }
-        })
+        .map(|c| if c.is_alphanumeric() || c == ' ' { c } else { ' ' })
         .collect::<String>()
         .split_whitespace()
         .collect::<Vec<_>>()

@@ -35,7 +35,9 @@ pub struct AsrQueue {
 pub enum Pushed {
     Queued,
     /// A newer partial replaced one whisper had not reached yet.
-    ReplacedStale { skipped_total: u64 },
+    ReplacedStale {
+        skipped_total: u64,
+    },
 }
 
 impl AsrQueue {
@@ -140,11 +142,7 @@ mod tests {
     use std::sync::Arc;
 
     fn job(id: u64, speaker: Speaker, is_final: bool) -> Job {
-        Job {
-            speaker,
-            audio: UtteranceAudio { id, start_sample: 0, samples: Arc::from(vec![0.0; 10]) },
-            is_final,
-        }
+        Job { speaker, audio: UtteranceAudio { id, start_sample: 0, samples: Arc::from(vec![0.0; 10]) }, is_final }
     }
 
     #[test]

@@ -10,16 +10,15 @@ use std::collections::{HashMap, HashSet};
 pub struct CardPolicy {
     /// The same objection does not fire again within this much call time.
     pub cooldown_ms: u64,
-    /// Partials are shakier than finals: they must clear the threshold by this much.
+    /// Partials are shakier than finals: they must clear the threshold by this much...
     pub partial_margin: f32,
+    /// ...and lead the best other category by this much.
+    pub partial_gap: f32,
 }
 
 impl Default for CardPolicy {
     fn default() -> Self {
-        CardPolicy {
-            cooldown_ms: 60_000,
-            partial_margin: 0.08,
-        }
+        CardPolicy { cooldown_ms: 60_000, partial_margin: 0.08, partial_gap: 0.05 }
     }
 }
 
@@ -44,26 +43,25 @@ pub struct MatchContext<'a> {
 
 impl Coach {
     pub fn new(policy: CardPolicy, threshold: f32, library: Library) -> Self {
-        Coach {
-            policy,
-            threshold,
-            library,
-            last_fired: HashMap::new(),
-            fired_in: HashMap::new(),
-        }
+        Coach { policy, threshold, library, last_fired: HashMap::new(), fired_in: HashMap::new() }
     }
 
-    /// Turns the best candidate of an utterance into a card, if it should be shown now.
-    pub fn consider(&mut self, best: Option<&Candidate>, ctx: &MatchContext<'_>) -> Option<CardEvent> {
+    /// Turns the ranked candidates of an utterance (best first) into a card, if one
+    /// should be shown now.
+    pub fn consider(&mut self, ranked: &[Candidate], ctx: &MatchContext<'_>) -> Option<CardEvent> {
         if !ctx.speaker.fires_cards() {
             return None;
         }
-        let c = best?;
-        let needed = if ctx.is_final {
-            self.threshold
-        } else {
-            self.threshold + self.policy.partial_margin
-        };
+        let c = ranked.first()?;
+        if !ctx.is_final {
+            // Mid-sentence, two categories running close means the next words decide:
+            // wait for them rather than show the wrong card.
+            let rival = ranked.iter().skip(1).find(|r| r.suppressed.is_none() && r.category != c.category);
+            if rival.is_some_and(|r| c.score - r.score < self.policy.partial_gap) {
+                return None;
+            }
+        }
+        let needed = if ctx.is_final { self.threshold } else { self.threshold + self.policy.partial_margin };
         if !c.fires(needed) {
             return None;
         }
@@ -94,11 +92,7 @@ impl Coach {
             responses: objection
                 .responses
                 .iter()
-                .map(|r| CardResponse {
-                    id: r.id.clone(),
-                    kind: r.kind.as_str().to_owned(),
-                    text: r.text.clone(),
-                })
+                .map(|r| CardResponse { id: r.id.clone(), kind: r.kind.as_str().to_owned(), text: r.text.clone() })
                 .collect(),
             why: c.why(),
             matched_phrase: c.phrase.clone(),

@@ -42,6 +42,9 @@ pub enum Error {
 pub fn data_home() -> PathBuf {
     match std::env::var_os("CUECARD_HOME") {
         Some(h) if !h.is_empty() => PathBuf::from(h),
-        _ => dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("cuecard"),
+        _ => dirs::data_dir()
+            .or_else(|| dirs::home_dir().map(|h| h.join(".local").join("share")))
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("cuecard"),
     }
 }

@@ -4,7 +4,9 @@
 use crate::asr_queue::{AsrQueue, Job, Pushed};
 use crate::audio::{AudioSource, Resampler, ENGINE_RATE};
 use crate::coach::{CardPolicy, Coach, MatchContext};
-use crate::events::{AsrStats, CardBrief, Event, Speaker, Summary, TalkTime, TranscriptEvent, WarningEvent, WarningKind};
+use crate::events::{
+    AsrStats, CardBrief, Event, Speaker, Summary, TalkTime, TranscriptEvent, WarningEvent, WarningKind,
+};
 use crate::library::Library;
 use crate::matcher::Matcher;
 use crate::store::Store;
@@ -104,7 +106,8 @@ pub fn start(parts: SessionParts, cfg: SessionConfig) -> Result<SessionHandle, E
     let span = tracing::info_span!("session", call_id, source = %source.describe());
 
     let feeder = {
-        let (queue, progress, stop, tx, span) = (queue.clone(), progress.clone(), stop.clone(), tx.clone(), span.clone());
+        let (queue, progress, stop, tx, span) =
+            (queue.clone(), progress.clone(), stop.clone(), tx.clone(), span.clone());
         let vad = cfg.vad.clone();
         let lockstep = cfg.lockstep;
         std::thread::Builder::new()
@@ -114,7 +117,18 @@ pub fn start(parts: SessionParts, cfg: SessionConfig) -> Result<SessionHandle, E
                 let n = speakers.len() as u64;
                 let mut segmenters: Vec<Segmenter> = (0..n).map(|i| Segmenter::new(vad.clone(), i, n)).collect();
                 let mut fed_samples = 0u64;
-                let result = feed(&mut *source, &mut resampler, &mut segmenters, &speakers, &queue, &progress, &stop, &tx, &mut fed_samples, lockstep);
+                let result = feed(
+                    &mut *source,
+                    &mut resampler,
+                    &mut segmenters,
+                    &speakers,
+                    &queue,
+                    &progress,
+                    &stop,
+                    &tx,
+                    &mut fed_samples,
+                    lockstep,
+                );
                 if result.is_err() {
                     progress.audio_failed.store(true, Ordering::SeqCst);
                 }
@@ -175,7 +189,8 @@ fn feed(
                     // Say it at most every 50 skips, so the log shows it without flooding.
                     if skipped_total >= last_warned + 50 || last_warned == 0 {
                         last_warned = skipped_total;
-                        let message = format!("speech recognition is behind: {skipped_total} partial transcripts skipped so far");
+                        let message =
+                            format!("speech recognition is behind: {skipped_total} partial transcripts skipped so far");
                         tracing::warn!("{message}");
                         let _ = tx.try_send(Event::Warning(WarningEvent { kind: WarningKind::AsrBehind, message }));
                     }
@@ -281,7 +296,7 @@ impl AsrWorker {
             }
         }
         let card = if job.speaker.fires_cards() {
-            let best = self.matcher.best(&transcript.text)?;
+            let ranked = self.matcher.rank(&transcript.text, 5)?;
             let ctx = MatchContext {
                 speaker: job.speaker,
                 utterance_id: job.audio.id,
@@ -291,7 +306,7 @@ impl AsrWorker {
                 audio_ms: self.progress.fed_ms.load(Ordering::SeqCst),
                 wall_ms: self.wall_ms(),
             };
-            self.coach.consider(best.as_ref(), &ctx)
+            self.coach.consider(&ranked, &ctx)
         } else {
             None
         };
@@ -323,11 +338,19 @@ impl AsrWorker {
             call_id: self.call_id,
             duration_ms,
             wall_ms: self.wall_ms(),
-            talk: TalkTime { rep_ms: talk(Speaker::Rep), prospect_ms: talk(Speaker::Prospect), unknown_ms: talk(Speaker::Unknown) },
+            talk: TalkTime {
+                rep_ms: talk(Speaker::Rep),
+                prospect_ms: talk(Speaker::Prospect),
+                unknown_ms: talk(Speaker::Unknown),
+            },
             cards,
             asr: AsrStats {
                 model: self.transcriber.model_name().to_owned(),
-                real_time_factor: if duration_ms > 0 { stats.compute.as_secs_f32() * 1000.0 / duration_ms as f32 } else { 0.0 },
+                real_time_factor: if duration_ms > 0 {
+                    stats.compute.as_secs_f32() * 1000.0 / duration_ms as f32
+                } else {
+                    0.0
+                },
                 finals: stats.finals,
                 partials: stats.partials,
                 partials_skipped: self.queue.skipped(),

@@ -59,23 +59,14 @@ impl Transcriber {
         // Check the file ourselves first: whisper.cpp may crash on a damaged one.
         validate_ggml(model)?;
         route_whisper_logs();
-        let load_err = |reason: String| TranscribeError::Load {
-            path: model.to_owned(),
-            reason,
-        };
+        let load_err = |reason: String| TranscribeError::Load { path: model.to_owned(), reason };
         let mut params = WhisperContextParameters::default();
         params.use_gpu(false);
         let ctx = WhisperContext::new_with_params(model, params).map_err(|e| load_err(e.to_string()))?;
         let state = ctx.create_state().map_err(|e| load_err(e.to_string()))?;
-        let model_name = model
-            .file_name()
-            .map_or_else(|| model.display().to_string(), |n| n.to_string_lossy().into_owned());
-        Ok(Transcriber {
-            state,
-            _ctx: ctx,
-            cfg,
-            model_name,
-        })
+        let model_name =
+            model.file_name().map_or_else(|| model.display().to_string(), |n| n.to_string_lossy().into_owned());
+        Ok(Transcriber { state, _ctx: ctx, cfg, model_name })
     }
 
     pub fn model_name(&self) -> &str {
@@ -116,9 +107,7 @@ impl Transcriber {
         if let Some(prompt) = &self.cfg.initial_prompt {
             params.set_initial_prompt(prompt);
         }
-        self.state
-            .full(params, audio)
-            .map_err(|e| TranscribeError::Run(e.to_string()))?;
+        self.state.full(params, audio).map_err(|e| TranscribeError::Run(e.to_string()))?;
         let mut text = String::new();
         for segment in self.state.as_iter() {
             if let Ok(s) = segment.to_str_lossy() {
@@ -191,10 +180,7 @@ mod tests {
 
     #[test]
     fn collapses_whisper_repetition_loops() {
-        assert_eq!(
-            clean("We have no budget. We have no budget. We have no budget. We have"),
-            "We have no budget."
-        );
+        assert_eq!(clean("We have no budget. We have no budget. We have no budget. We have"), "We have no budget.");
         assert_eq!(clean("no budget for new tools this year. no budget for new"), "no budget for new tools this year.");
         assert_eq!(clean("we use it and we use it daily"), "we use it and we use it daily");
         assert_eq!(clean("no no no, not now"), "no no no, not now");

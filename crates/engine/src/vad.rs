@@ -190,8 +190,8 @@ impl Segmenter {
                 } else {
                     open.silent_frames += 1;
                 }
-                let too_long = open.samples.len() as u64 * 1000 / u64::from(ENGINE_RATE)
-                    >= u64::from(self.cfg.max_utterance_ms);
+                let too_long =
+                    open.samples.len() as u64 * 1000 / u64::from(ENGINE_RATE) >= u64::from(self.cfg.max_utterance_ms);
                 if open.silent_frames >= Self::ms_to_frames(self.cfg.end_silence_ms) || too_long {
                     self.close(out);
                 } else if voiced {

@@ -37,26 +37,15 @@ pub struct FileSource {
 
 impl FileSource {
     pub fn open(path: &Path, rep_channel: RepChannel) -> Result<Self, AudioError> {
-        let file = File::open(path).map_err(|source| AudioError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
-        let unsupported = |reason: String| AudioError::Unsupported {
-            path: path.to_owned(),
-            reason,
-        };
+        let file = File::open(path).map_err(|source| AudioError::Open { path: path.to_owned(), source })?;
+        let unsupported = |reason: String| AudioError::Unsupported { path: path.to_owned(), reason };
         let mss = MediaSourceStream::new(Box::new(file), Default::default());
         let mut hint = Hint::new();
         if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
             hint.with_extension(ext);
         }
         let probed = symphonia::default::get_probe()
-            .format(
-                &hint,
-                mss,
-                &FormatOptions::default(),
-                &MetadataOptions::default(),
-            )
+            .format(&hint, mss, &FormatOptions::default(), &MetadataOptions::default())
             .map_err(|e| unsupported(format!("unrecognised container: {e}")))?;
         let format = probed.format;
         let track = format
@@ -87,9 +76,7 @@ impl FileSource {
         // (some containers only declare them in the stream).
         let first = source.decode_next()?;
         let Some((channels, rate)) = first.or(declared_channels.map(|c| (c, rate))) else {
-            return Err(AudioError::Empty {
-                path: path.to_owned(),
-            });
+            return Err(AudioError::Empty { path: path.to_owned() });
         };
         if rate == 0 {
             return Err(unsupported("unknown sample rate".into()));
@@ -99,19 +86,12 @@ impl FileSource {
             (1, _) => (vec![Speaker::Unknown], vec![0]),
             (2, RepChannel::Left) => (vec![Speaker::Rep, Speaker::Prospect], vec![0, 1]),
             (2, RepChannel::Right) => (vec![Speaker::Rep, Speaker::Prospect], vec![1, 0]),
-            (n, _) => {
-                return Err(AudioError::ChannelCount {
-                    path: path.to_owned(),
-                    channels: n,
-                })
-            }
+            (n, _) => return Err(AudioError::ChannelCount { path: path.to_owned(), channels: n }),
         };
         source.speakers = speakers;
         source.channel_map = map;
         if source.pending.iter().all(VecDeque::is_empty) && source.finished {
-            return Err(AudioError::Empty {
-                path: path.to_owned(),
-            });
+            return Err(AudioError::Empty { path: path.to_owned() });
         }
         Ok(source)
     }
@@ -129,12 +109,7 @@ impl FileSource {
                     self.finished = true;
                     return Ok(None);
                 }
-                Err(e) => {
-                    return Err(AudioError::Corrupt {
-                        path: self.path.clone(),
-                        reason: e.to_string(),
-                    })
-                }
+                Err(e) => return Err(AudioError::Corrupt { path: self.path.clone(), reason: e.to_string() }),
             };
             if packet.track_id() != self.track_id {
                 continue;
@@ -161,7 +136,7 @@ impl FileSource {
                 // A damaged packet: skip it like a player would, and say so once in a while.
                 Err(SymError::DecodeError(e)) => {
                     self.skipped_packets += 1;
-                    if self.skipped_packets == 1 || self.skipped_packets % 100 == 0 {
+                    if self.skipped_packets == 1 || self.skipped_packets.is_multiple_of(100) {
                         tracing::warn!(path = %self.path.display(), skipped = self.skipped_packets, "skipping undecodable audio packet: {e}");
                     }
                     if self.skipped_packets > 10_000 {
@@ -171,12 +146,7 @@ impl FileSource {
                         });
                     }
                 }
-                Err(e) => {
-                    return Err(AudioError::Corrupt {
-                        path: self.path.clone(),
-                        reason: e.to_string(),
-                    })
-                }
+                Err(e) => return Err(AudioError::Corrupt { path: self.path.clone(), reason: e.to_string() }),
             }
         }
     }
@@ -205,11 +175,8 @@ impl AudioSource for FileSource {
             return Ok(None);
         }
         let take = available.min(max_frames);
-        let channels = self
-            .channel_map
-            .iter()
-            .map(|&src| self.pending[src].iter().take(take).copied().collect())
-            .collect();
+        let channels =
+            self.channel_map.iter().map(|&src| self.pending[src].iter().take(take).copied().collect()).collect();
         for queue in &mut self.pending {
             queue.drain(..take.min(queue.len()));
         }

@@ -46,10 +46,7 @@ pub trait AudioSource: Send {
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
     #[error("cannot open audio file {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Open { path: PathBuf, source: std::io::Error },
     #[error("{path} is not a recording cuecard can read ({reason}); use wav, mp3, m4a/aac, flac or ogg")]
     Unsupported { path: PathBuf, reason: String },
     #[error("{path} has {channels} channels; cuecard replays mono (one mixed speaker) or stereo (rep and prospect) recordings: mix it down first, e.g. `sox in.wav -c 2 out.wav`")]

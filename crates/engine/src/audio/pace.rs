@@ -22,12 +22,7 @@ pub struct Paced<S> {
 
 impl<S: AudioSource> Paced<S> {
     pub fn new(inner: S, pace: Pace) -> Self {
-        Paced {
-            inner,
-            pace,
-            started: None,
-            frames_released: 0,
-        }
+        Paced { inner, pace, started: None, frames_released: 0 }
     }
 }
 
@@ -49,9 +44,7 @@ impl<S: AudioSource> AudioSource for Paced<S> {
         let chunk = self.inner.next_chunk()?;
         if let (Pace::Realtime, Some(chunk)) = (self.pace, &chunk) {
             self.frames_released += chunk.frames() as u64;
-            let due = Duration::from_secs_f64(
-                self.frames_released as f64 / f64::from(self.inner.sample_rate()),
-            );
+            let due = Duration::from_secs_f64(self.frames_released as f64 / f64::from(self.inner.sample_rate()));
             if let Some(wait) = due.checked_sub(started.elapsed()) {
                 std::thread::sleep(wait);
             }

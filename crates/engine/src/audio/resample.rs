@@ -9,6 +9,8 @@ pub struct Resampler {
     input: Vec<Vec<f32>>,
     /// Output frames still to discard: the resampler's own delay, so timing stays exact.
     delay_left: usize,
+    frames_in: u64,
+    frames_out: u64,
 }
 
 impl Resampler {
@@ -18,20 +20,11 @@ impl Resampler {
         } else {
             let chunk = (from as usize / 100).max(64); // ~10 ms of input per FFT block
             let r = FftFixedIn::<f32>::new(from as usize, ENGINE_RATE as usize, chunk, 2, channels)
-                .map_err(|e| AudioError::Resample {
-                    from,
-                    to: ENGINE_RATE,
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| AudioError::Resample { from, to: ENGINE_RATE, reason: e.to_string() })?;
             Some(r)
         };
         let delay_left = inner.as_ref().map_or(0, |r| r.output_delay());
-        Ok(Resampler {
-            from,
-            inner,
-            input: vec![Vec::new(); channels],
-            delay_left,
-        })
+        Ok(Resampler { from, inner, input: vec![Vec::new(); channels], delay_left, frames_in: 0, frames_out: 0 })
     }
 
     /// Feeds a chunk at the source rate; returns whatever 16 kHz audio is ready.
@@ -39,6 +32,7 @@ impl Resampler {
         let Some(r) = self.inner.as_mut() else {
             return Ok(chunk.channels);
         };
+        self.frames_in += chunk.frames() as u64;
         for (buf, ch) in self.input.iter_mut().zip(chunk.channels) {
             buf.extend(ch);
         }
@@ -68,11 +62,19 @@ impl Resampler {
         };
         let mut out = vec![Vec::new(); self.input.len()];
         let rest = std::mem::take(&mut self.input);
-        let expected = (rest[0].len() as u64 * u64::from(ENGINE_RATE) / u64::from(self.from)) as usize;
-        // One partial call for the real tail, then one more to push the delay line out.
-        for input in [Some(rest), None] {
-            let produced = match &input {
-                Some(block) => r.process_partial(Some(block), None),
+        // What the whole stream should come to, minus what was already handed out.
+        let total = self.frames_in * u64::from(ENGINE_RATE) / u64::from(self.from);
+        let expected = total.saturating_sub(self.frames_out) as usize;
+        // The real tail first (rubato rejects an empty one), then zeros until the
+        // resampler's delay line has been pushed out.
+        let mut tail = (!rest[0].is_empty()).then_some(rest);
+        let wanted = expected + self.delay_left;
+        for _ in 0..8 {
+            if tail.is_none() && out[0].len() >= wanted {
+                break;
+            }
+            let produced = match tail.take() {
+                Some(block) => r.process_partial(Some(&block), None),
                 None => r.process_partial::<Vec<f32>>(None, None),
             }
             .map_err(|e| AudioError::Resample {
@@ -100,6 +102,7 @@ impl Resampler {
             }
             self.delay_left -= cut;
         }
+        self.frames_out += out[0].len() as u64;
         out
     }
 }

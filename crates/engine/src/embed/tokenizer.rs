@@ -217,7 +217,8 @@ mod tests {
     use super::*;
 
     /// A tiny vocabulary: ids are line numbers.
-    const VOCAB: &str = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\nprice\nis\ntoo\nhigh\n,\n.\n!\n'\nun\n##aff\n##able\n\
+    const VOCAB: &str =
+        "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\nprice\nis\ntoo\nhigh\n,\n.\n!\n'\nun\n##aff\n##able\n\
                          cafe\n##s\nwe\n##e\n$\n5\n##0\n中\nσ\nt\n##t\n";
 
     fn tok() -> Tokenizer {
@@ -254,7 +255,10 @@ mod tests {
     #[test]
     fn word_piece_is_greedy_longest_match_first() {
         let t = tok();
-        assert_eq!(t.encode("The PRICE is too high!", 256), [ids(&["[CLS]"]), ids(&["the", "price", "is", "too", "high", "!"]), ids(&["[SEP]"])].concat());
+        assert_eq!(
+            t.encode("The PRICE is too high!", 256),
+            [ids(&["[CLS]"]), ids(&["the", "price", "is", "too", "high", "!"]), ids(&["[SEP]"])].concat()
+        );
         assert_eq!(t.encode("unaffable Cafés", 256), ids(&["[CLS]", "un", "##aff", "##able", "cafe", "##s", "[SEP]"]));
         assert_eq!(t.encode("$500", 256), ids(&["[CLS]", "$", "5", "##0", "##0", "[SEP]"]));
         // A word that cannot be covered is a single [UNK], whatever matched before.
@@ -269,7 +273,10 @@ mod tests {
     #[test]
     fn special_tokens_in_the_text_are_kept_whole() {
         let t = tok();
-        assert_eq!(t.encode("the[MASK]is [sep]", 256), ids(&["[CLS]", "the", "[MASK]", "is", "[UNK]", "[UNK]", "[UNK]", "[SEP]"]));
+        assert_eq!(
+            t.encode("the[MASK]is [sep]", 256),
+            ids(&["[CLS]", "the", "[MASK]", "is", "[UNK]", "[UNK]", "[UNK]", "[SEP]"])
+        );
         assert_eq!(t.encode("[ the", 256), ids(&["[CLS]", "[UNK]", "the", "[SEP]"]));
     }
 

@@ -67,6 +67,8 @@ pub struct Objection {
 #[derive(Debug, Clone, Default)]
 pub struct Library {
     pub objections: Vec<Objection>,
+    /// Phrasings that must never fire any card (questions, reassurance, pitch lines).
+    pub not_objections: Vec<String>,
     /// Non-fatal remarks (e.g. fewer triggers than recommended).
     pub warnings: Vec<Problem>,
 }
@@ -93,13 +95,12 @@ impl fmt::Display for Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum LibraryError {
     #[error("cannot read objection library {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{}", render_problems(.0))]
     Invalid(Vec<Problem>),
-    #[error("the objection library {0} has no objections: add at least one *.yaml file (see objection-library/README.md)")]
+    #[error(
+        "the objection library {0} has no objections: add at least one *.yaml file (see objection-library/README.md)"
+    )]
     Empty(PathBuf),
 }
 

@@ -21,8 +21,7 @@ pub(super) fn locate(text: &str, id: Option<&str>, field: &str) -> Option<usize>
     let id_line = |l: &str| {
         let t = l.trim_start().trim_start_matches("- ").trim();
         id.is_some_and(|id| {
-            t.strip_prefix("id:")
-                .is_some_and(|v| v.trim().trim_matches(|c| c == '"' || c == '\'') == id)
+            t.strip_prefix("id:").is_some_and(|v| v.trim().trim_matches(|c| c == '"' || c == '\'') == id)
         })
     };
     let start = match id {
@@ -59,7 +58,10 @@ pub(super) fn validate(
             bad("id", format!("`{}` is not a valid id: use lowercase letters, digits and hyphens", o.id));
         }
         if !valid_id(&o.category) {
-            bad("category", format!("`{}` is not a valid category id: use lowercase letters, digits and hyphens", o.category));
+            bad(
+                "category",
+                format!("`{}` is not a valid category id: use lowercase letters, digits and hyphens", o.category),
+            );
         }
         if o.title.trim().is_empty() {
             bad("title", "is empty: give the card a short title".into());
@@ -79,12 +81,18 @@ pub(super) fn validate(
             bad("triggers", "contains an empty phrasing".into());
         }
         if o.responses.is_empty() || o.responses.len() > MAX_RESPONSES {
-            bad("responses", format!("has {} responses; a card shows 1 to {MAX_RESPONSES} (2–3 recommended)", o.responses.len()));
+            bad(
+                "responses",
+                format!("has {} responses; a card shows 1 to {MAX_RESPONSES} (2–3 recommended)", o.responses.len()),
+            );
         }
         let mut response_ids: Vec<&str> = Vec::new();
         for r in &o.responses {
             if !valid_id(&r.id) {
-                bad("responses", format!("response id `{}` is not valid: use lowercase letters, digits and hyphens", r.id));
+                bad(
+                    "responses",
+                    format!("response id `{}` is not valid: use lowercase letters, digits and hyphens", r.id),
+                );
             } else if response_ids.contains(&r.id.as_str()) {
                 bad("responses", format!("response id `{}` is used twice in this objection", r.id));
             }

@@ -2,6 +2,7 @@
 //! cosine over stems and stem bigrams scores each span of the utterance against them.
 //! Must-not-fire phrasings and a few rules (questions, reassurance) veto look-alikes.
 
+use super::rules::{is_question, negated, reassurance, QUESTION_FACTOR};
 use super::text::{windows, Analyzer, Token};
 use super::{Candidate, MatchError, Matcher};
 use crate::store::{PhrasingKind, Store};
@@ -11,8 +12,6 @@ use std::collections::HashMap;
 pub const DEFAULT_THRESHOLD: f32 = 0.42;
 /// A cue term (competitor name, "SOC 2") adds this much.
 const CUE_BONUS: f32 = 0.2;
-/// Questions are usually curiosity, not resistance.
-const QUESTION_FACTOR: f32 = 0.75;
 /// How many FTS5 hits are rescored.
 const RETRIEVE: usize = 250;
 
@@ -73,7 +72,11 @@ impl LexicalMatcher {
         let mut raw = Vec::new();
         let mut df: HashMap<String, f32> = HashMap::new();
         for p in phrasings.into_iter().filter(|p| p.kind != PhrasingKind::Cue) {
-            let Some(&objection) = index.get(p.objection_id.as_str()) else { continue };
+            let objection = match index.get(p.objection_id.as_str()) {
+                Some(&i) => i,
+                None if p.kind == PhrasingKind::Negative => usize::MAX,
+                None => continue,
+            };
             let mut feats = features(&analyzer.stems(&p.text));
             feats.sort();
             feats.dedup();
@@ -88,23 +91,18 @@ impl LexicalMatcher {
         let entries = raw
             .into_iter()
             .map(|(rowid, objection, kind, text, feats)| {
-                let features: Features = feats.into_iter().map(|f| {
-                    let w = idf.get(&f).copied().unwrap_or(unknown_idf);
-                    (f, w)
-                }).collect();
+                let features: Features = feats
+                    .into_iter()
+                    .map(|f| {
+                        let w = idf.get(&f).copied().unwrap_or(unknown_idf);
+                        (f, w)
+                    })
+                    .collect();
                 let norm = features.values().map(|w| w * w).sum::<f32>().sqrt();
                 (rowid, Entry { objection, kind, text, features, norm })
             })
             .collect();
-        Ok(LexicalMatcher {
-            store,
-            analyzer,
-            entries,
-            objections,
-            idf,
-            unknown_idf,
-            threshold: DEFAULT_THRESHOLD,
-        })
+        Ok(LexicalMatcher { store, analyzer, entries, objections, idf, unknown_idf, threshold: DEFAULT_THRESHOLD })
     }
 
     pub fn with_threshold(mut self, threshold: f32) -> Self {
@@ -133,27 +131,6 @@ fn cosine(a: &Features, an: f32, b: &Features, bn: f32) -> f32 {
     let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     let dot: f32 = small.iter().filter_map(|(k, w)| large.get(k).map(|v| w * v)).sum();
     dot / (an * bn)
-}
-
-const INTERROGATIVES: &[&str] = &[
-    "what", "how", "when", "where", "which", "who", "does", "do", "is", "are", "can", "could",
-    "would", "will", "should", "did", "have", "has",
-];
-const NEGATIONS: &[&str] = &["not", "no", "never", "nothing", "none", "nobody", "nowhere", "neither", "nor"];
-/// Phrases that turn objection words into reassurance ("price isn't an issue").
-const REASSURANCE: &[&str] = &[
-    "not an issue", "not a problem", "no problem", "not a concern", "no concerns", "not worried",
-    "no issue", "no issues", "is fine", "are fine", "works great", "work great", "sounds good",
-    "sounds great", "makes sense", "got approved", "was approved", "been approved", "is approved",
-    "budget approved", "all set", "not a blocker", "no blocker", "love it", "looks great",
-];
-
-fn is_question(text: &str, tokens: &[Token]) -> bool {
-    text.trim_end().ends_with('?')
-        || tokens
-            .iter()
-            .find(|t| !matches!(t.word.as_str(), "um" | "uh" | "so" | "and" | "okay" | "ok" | "oh" | "well" | "but"))
-            .is_some_and(|t| INTERROGATIVES.contains(&t.word.as_str()))
 }
 
 impl Matcher for LexicalMatcher {
@@ -231,13 +208,11 @@ impl Matcher for LexicalMatcher {
                         phrase = format!("cue: {cue}");
                     }
                 }
-                let negated = span_tokens.iter().any(|t| NEGATIONS.contains(&t.word.as_str()));
-                if question && !negated {
+                if question && !negated(span_tokens) {
                     score *= QUESTION_FACTOR;
                 }
                 let mut suppressed = None;
-                let padded = format!(" {span_text} ");
-                if let Some(r) = REASSURANCE.iter().find(|r| padded.contains(&format!(" {r} "))) {
+                if let Some(r) = reassurance(&span_text) {
                     suppressed = Some(format!("reassurance: \"{r}\""));
                 }
                 let (neg, neg_row) = negative_best[si];
@@ -253,6 +228,8 @@ impl Matcher for LexicalMatcher {
                     phrase,
                     span: span_text,
                     bm25,
+                    semantic: None,
+                    lexical: Some(score.min(1.0)),
                     suppressed,
                 }
             })

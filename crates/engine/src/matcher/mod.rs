@@ -4,9 +4,12 @@
 //! the same evaluation set.
 
 mod lexical;
+mod rules;
+mod semantic;
 mod text;
 
 pub use lexical::LexicalMatcher;
+pub use semantic::{ensure_vectors, Fusion, SemanticMatcher};
 pub use text::Analyzer;
 
 use serde::Serialize;
@@ -25,6 +28,12 @@ pub struct Candidate {
     pub span: String,
     /// FTS5 bm25 of the matched phrasing (larger is better).
     pub bm25: f32,
+    /// Embedding similarity of span and phrasing (semantic and hybrid matchers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub semantic: Option<f32>,
+    /// The lexical matcher's score for this objection (lexical and hybrid matchers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lexical: Option<f32>,
     /// Set when a rule or a must-not-fire phrasing vetoed this candidate.
     pub suppressed: Option<String>,
 }
@@ -36,10 +45,15 @@ impl Candidate {
 
     /// One line for the card: what matched and how strongly.
     pub fn why(&self) -> String {
-        format!(
-            "\"{}\" ≈ \"{}\" (score {:.2}, bm25 {:.1})",
-            self.span, self.phrase, self.score, self.bm25
-        )
+        let mut parts = vec![format!("score {:.2}", self.score)];
+        if let Some(s) = self.semantic {
+            parts.push(format!("semantic {s:.2}"));
+        }
+        if let Some(l) = self.lexical {
+            parts.push(format!("lexical {l:.2}"));
+        }
+        parts.push(format!("bm25 {:.1}", self.bm25));
+        format!("\"{}\" ≈ \"{}\" ({})", self.span, self.phrase, parts.join(", "))
     }
 }
 
@@ -49,6 +63,8 @@ pub enum MatchError {
     Store(#[from] crate::store::StoreError),
     #[error("the objection library is empty: import one with `cuecard library import DIR`")]
     EmptyLibrary,
+    #[error(transparent)]
+    Embed(#[from] crate::embed::EmbedError),
 }
 
 pub trait Matcher: Send {

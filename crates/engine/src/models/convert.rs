@@ -157,7 +157,11 @@ fn derive_hparams(m: &mut Ct2Model, quant: Quantization) -> Result<Hparams, Stri
     for name in m.var_names() {
         if let Some(c) = layer_re.captures(name) {
             let idx: u32 = c[2].parse().map_err(|_| format!("bad layer index in {name}"))?;
-            if &c[1] == "encoder" { enc_layers.insert(idx) } else { dec_layers.insert(idx) };
+            if &c[1] == "encoder" {
+                enc_layers.insert(idx)
+            } else {
+                dec_layers.insert(idx)
+            };
         }
     }
     let count = |set: &BTreeSet<u32>, side: &str| -> Result<i32, String> {
@@ -197,7 +201,10 @@ fn derive_hparams(m: &mut Ct2Model, quant: Quantization) -> Result<Hparams, Stri
     };
     hp.check()?;
     if emb[1] != hp.n_text_state || conv1[0] != hp.n_audio_state {
-        return Err(format!("embedding width {} / conv width {} do not match the state size {}", emb[1], conv1[0], hp.n_text_state));
+        return Err(format!(
+            "embedding width {} / conv width {} do not match the state size {}",
+            emb[1], conv1[0], hp.n_text_state
+        ));
     }
     Ok(hp)
 }
@@ -390,7 +397,9 @@ mod tests {
         let bytes = fs::read(&out).unwrap();
         // Each tensor's data follows its name; check the first f16/f32 value.
         let first_after = |name: &str, kind: TensorKind| -> f32 {
-            let at = bytes.windows(name.len() + 1).position(|w| &w[..name.len()] == name.as_bytes() && w[name.len()] != b'.');
+            let at = bytes
+                .windows(name.len() + 1)
+                .position(|w| &w[..name.len()] == name.as_bytes() && w[name.len()] != b'.');
             let at = at.unwrap_or_else(|| panic!("{name} missing")) + name.len();
             match kind {
                 TensorKind::F32 => f32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]),

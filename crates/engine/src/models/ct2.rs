@@ -125,9 +125,7 @@ impl Ct2Model {
 
     /// A variable by name, following aliases.
     pub fn var(&self, name: &str) -> Option<&Ct2Var> {
-        self.vars
-            .get(name)
-            .or_else(|| self.aliases.get(name).and_then(|target| self.vars.get(target)))
+        self.vars.get(name).or_else(|| self.aliases.get(name).and_then(|target| self.vars.get(target)))
     }
 
     pub fn var_names(&self) -> impl Iterator<Item = &str> {

@@ -88,7 +88,10 @@ impl Fetcher {
                     tracing::info!(url, %reason, resumes, "download interrupted, resuming");
                 }
                 Fetched::Interrupted(reason) => {
-                    return Err(ModelError::Download { url: url.to_string(), reason: format!("{reason}; gave up after {resumes} resumes") });
+                    return Err(ModelError::Download {
+                        url: url.to_string(),
+                        reason: format!("{reason}; gave up after {resumes} resumes"),
+                    });
                 }
             }
         }
@@ -139,15 +142,14 @@ impl Fetcher {
             },
             200 => (false, content_length.or(expected_size)),
             code => {
-                return Err(ModelError::Download { url: url.to_string(), reason: format!("unexpected HTTP status {code}") })
+                return Err(ModelError::Download {
+                    url: url.to_string(),
+                    reason: format!("unexpected HTTP status {code}"),
+                })
             }
         };
-        let mut file = if append {
-            OpenOptions::new().append(true).open(partial)
-        } else {
-            File::create(partial)
-        }
-        .map_err(|e| ModelError::io("write", partial, e))?;
+        let mut file = if append { OpenOptions::new().append(true).open(partial) } else { File::create(partial) }
+            .map_err(|e| ModelError::io("write", partial, e))?;
 
         let mut done = if append { have } else { 0 };
         progress(InstallProgress::Downloading { done, total });
@@ -175,11 +177,9 @@ impl Fetcher {
             return Ok(Fetched::Interrupted(reason));
         }
         match total {
-            Some(t) if done < t => Ok(Fetched::Interrupted(format!(
-                "the connection closed at {} of {} bytes",
-                commas(done),
-                commas(t)
-            ))),
+            Some(t) if done < t => {
+                Ok(Fetched::Interrupted(format!("the connection closed at {} of {} bytes", commas(done), commas(t))))
+            }
             _ => Ok(Fetched::Complete),
         }
     }
@@ -307,7 +307,9 @@ mod tests {
         assert_eq!(fs::read(&dest).unwrap(), data);
         assert!(!partial_path(&dest).exists());
         assert!(events.contains(&InstallProgress::Verifying));
-        assert!(events.contains(&InstallProgress::Downloading { done: data.len() as u64, total: Some(data.len() as u64) }));
+        assert!(
+            events.contains(&InstallProgress::Downloading { done: data.len() as u64, total: Some(data.len() as u64) })
+        );
     }
 
     #[test]

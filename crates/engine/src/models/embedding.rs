@@ -86,7 +86,11 @@ impl ModelManager {
                 progress(InstallProgress::Done { path: dir.clone() });
                 return Ok(dir);
             }
-            Err((source, e)) => {
+            Err(failed) => {
+                let (source, e) = *failed;
+                // Keep what was downloaded (the next install resumes), but no empty folders.
+                let _ = fs::remove_dir(self.dir.join(DOWNLOADS_DIR).join(&model.name));
+                let _ = fs::remove_dir(self.dir.join(DOWNLOADS_DIR));
                 progress(InstallProgress::SourceFailed { source: source.clone(), reason: e.to_string() });
                 failures.push(format!("{source}: {}", brief(&e)));
             }
@@ -132,10 +136,10 @@ impl ModelManager {
         emb: &EmbeddingSource,
         fetcher: &Fetcher,
         progress: &mut dyn FnMut(InstallProgress),
-    ) -> Result<PathBuf, (String, ModelError)> {
+    ) -> Result<PathBuf, Box<(String, ModelError)>> {
         let downloads = self.dir.join(DOWNLOADS_DIR).join(&model.name);
         fs::create_dir_all(&downloads)
-            .map_err(|e| (model.url.clone(), ModelError::io("create directory", &downloads, e)))?;
+            .map_err(|e| Box::new((model.url.clone(), ModelError::io("create directory", &downloads, e))))?;
         let mut got = Vec::new();
         let mut weights_sha1 = None;
         for (name, url, sha256, size, required) in official_files(model, emb) {
@@ -155,7 +159,7 @@ impl ModelManager {
                             actual: d.sha1,
                             remedy: "the catalog's two checksums disagree: please report it".into(),
                         };
-                        return Err((url.to_string(), e));
+                        return Err(Box::new((url.to_string(), e)));
                     }
                     Ok(d) => {
                         if name == emb.weights {
@@ -166,7 +170,7 @@ impl ModelManager {
                         tracing::info!(url, error = %e, "skipping an optional model file");
                         continue;
                     }
-                    Err(e) => return Err((url.to_string(), e)),
+                    Err(e) => return Err(Box::new((url.to_string(), e))),
                 }
             } else if name == emb.weights {
                 weights_sha1 = Some(model.sha1.clone());
@@ -177,12 +181,13 @@ impl ModelManager {
         let work = tempfile::Builder::new()
             .prefix(".cuecard-embed-")
             .tempdir_in(&self.dir)
-            .map_err(|e| (model.url.clone(), ModelError::io("create a temporary folder in", &self.dir, e)))?;
+            .map_err(|e| Box::new((model.url.clone(), ModelError::io("create a temporary folder in", &self.dir, e))))?;
         for src in &got {
             let to = work.path().join(src.file_name().unwrap_or_default());
-            fs::rename(src, &to).map_err(|e| (model.url.clone(), ModelError::io("move", src, e)))?;
+            fs::rename(src, &to).map_err(|e| Box::new((model.url.clone(), ModelError::io("move", src, e))))?;
         }
-        self.finish_embedding(model, emb, work, model.url.clone(), weights_sha1).map_err(|e| (model.url.clone(), e))
+        self.finish_embedding(model, emb, work, model.url.clone(), weights_sha1)
+            .map_err(|e| Box::new((model.url.clone(), e)))
     }
 
     /// Files an official download left behind (kept until the model is installed, so an
@@ -279,11 +284,17 @@ impl ModelManager {
         check_files(&dir, model, emb)?;
         let weights = dir.join(&emb.weights);
         let len = fs::metadata(&weights).map_err(|e| ModelError::io("read", &weights, e))?.len();
-        let bad = |reason: String| ModelError::InvalidEmbedding { path: weights.clone(), reason, remedy: remedy(model) };
+        let bad =
+            |reason: String| ModelError::InvalidEmbedding { path: weights.clone(), reason, remedy: remedy(model) };
         if let Some(sc) = Sidecar::read(&weights) {
             if sc.size != len {
                 return Err(if len < sc.size {
-                    ModelError::Truncated { path: weights.clone(), expected: sc.size, found: len, remedy: remedy(model) }
+                    ModelError::Truncated {
+                        path: weights.clone(),
+                        expected: sc.size,
+                        found: len,
+                        remedy: remedy(model),
+                    }
                 } else {
                     bad(format!("it is {len} bytes, {} were installed", sc.size))
                 });
@@ -332,7 +343,10 @@ impl ModelManager {
 }
 
 /// The files to download: weights (top-level URL) first, then the others.
-fn official_files<'a>(model: &'a CatalogModel, emb: &'a EmbeddingSource) -> Vec<(&'a str, &'a str, &'a str, u64, bool)> {
+fn official_files<'a>(
+    model: &'a CatalogModel,
+    emb: &'a EmbeddingSource,
+) -> Vec<(&'a str, &'a str, &'a str, u64, bool)> {
     let mut v = vec![(emb.weights.as_str(), model.url.as_str(), emb.weights_sha256.as_str(), model.size, true)];
     v.extend(emb.files.iter().map(|f| (f.name.as_str(), f.url.as_str(), f.sha256.as_str(), f.size, f.required)));
     v
@@ -353,7 +367,13 @@ fn check_files(dir: &Path, model: &CatalogModel, emb: &EmbeddingSource) -> Resul
                 }
             }
             _ if !required => {}
-            _ => return Err(ModelError::InvalidEmbedding { path, reason: "it is missing".into(), remedy: remedy(model) }),
+            _ => {
+                return Err(ModelError::InvalidEmbedding {
+                    path,
+                    reason: "it is missing".into(),
+                    remedy: remedy(model),
+                })
+            }
         }
     }
     Ok(())

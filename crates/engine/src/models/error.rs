@@ -65,7 +65,9 @@ pub enum ModelError {
     InvalidEmbedding { path: PathBuf, reason: String, remedy: String },
 
     /// A model name that cannot be used as part of a file name.
-    #[error("invalid model name `{name}`: use 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit")]
+    #[error(
+        "invalid model name `{name}`: use 1 to 64 letters, digits, '.', '-' or '_', starting with a letter or digit"
+    )]
     InvalidName { name: String },
 }
 
@@ -80,7 +82,7 @@ pub(crate) fn commas(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -241,10 +241,7 @@ impl Hparams {
             }
         }
         if h.n_audio_state != h.n_text_state {
-            return Err(format!(
-                "n_audio_state {} differs from n_text_state {}",
-                h.n_audio_state, h.n_text_state
-            ));
+            return Err(format!("n_audio_state {} differs from n_text_state {}", h.n_audio_state, h.n_text_state));
         }
         if h.n_audio_state % h.n_audio_head != 0 || h.n_text_state % h.n_text_head != 0 {
             return Err(format!(

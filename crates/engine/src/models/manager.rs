@@ -48,7 +48,8 @@ pub struct ModelStatus {
     pub default: bool,
 }
 
-/// Manages the speech models in one directory.
+/// Manages the models (whisper speech models, and the sentence-embedding model) in one
+/// directory.
 #[derive(Debug, Clone)]
 pub struct ModelManager {
     dir: PathBuf,
@@ -94,16 +95,12 @@ impl ModelManager {
         ModelManager { dir: models_dir }
     }
 
-    /// `$CUECARD_HOME/models` if `CUECARD_HOME` is set, else `<data dir>/cuecard/models`.
+    /// `$CUECARD_MODELS`, else `<data home>/models` (see [`crate::data_home`]).
     pub fn default_dir() -> PathBuf {
-        if let Some(home) = std::env::var_os("CUECARD_HOME").filter(|h| !h.is_empty()) {
-            return PathBuf::from(home).join("models");
+        match std::env::var_os("CUECARD_MODELS").filter(|d| !d.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => crate::data_home().join("models"),
         }
-        dirs::data_dir()
-            .or_else(|| dirs::home_dir().map(|h| h.join(".local").join("share")))
-            .unwrap_or_else(|| PathBuf::from("."))
-            .join("cuecard")
-            .join("models")
     }
 
     pub fn dir(&self) -> &Path {
@@ -132,11 +129,7 @@ impl ModelManager {
                     };
                 }
                 let installed = candidate_files(m).into_iter().find_map(|(file, _)| self.looks_installed(&file, m));
-                let size = installed
-                    .as_ref()
-                    .and_then(|p| fs::metadata(p).ok())
-                    .map(|md| md.len())
-                    .unwrap_or(m.size);
+                let size = installed.as_ref().and_then(|p| fs::metadata(p).ok()).map(|md| md.len()).unwrap_or(m.size);
                 ModelStatus {
                     name: m.name.clone(),
                     description: m.description.clone(),
@@ -160,7 +153,8 @@ impl ModelManager {
     }
 
     /// Install a catalog model, trying its sources in order; a model that is already
-    /// installed and checks out is not downloaded again.
+    /// installed and checks out is not downloaded again. Returns the model file (for an
+    /// embedding model, its folder).
     pub fn install(&self, name: &str, progress: &mut dyn FnMut(InstallProgress)) -> Result<PathBuf, ModelError> {
         let model = catalog().get(name).ok_or_else(|| unknown(name))?;
         self.install_with(model, &InstallEnv::from_env(), progress)
@@ -229,7 +223,12 @@ impl ModelManager {
             ),
             None => "check the internet connection and run the install again (downloads resume)".into(),
         };
-        Err(ModelError::AllSourcesFailed { name: model.name.clone(), kind: model.kind, attempts: failures.join("; "), remedy })
+        Err(ModelError::AllSourcesFailed {
+            name: model.name.clone(),
+            kind: model.kind,
+            attempts: failures.join("; "),
+            remedy,
+        })
     }
 
     fn install_official(
@@ -239,7 +238,8 @@ impl ModelManager {
         progress: &mut dyn FnMut(InstallProgress),
     ) -> Result<PathBuf, ModelError> {
         let dest = self.dir.join(&model.file);
-        let digests = fetcher.download(&model.url, &dest, &Checksum::Sha1(model.sha1.clone()), Some(model.size), progress)?;
+        let digests =
+            fetcher.download(&model.url, &dest, &Checksum::Sha1(model.sha1.clone()), Some(model.size), progress)?;
         let info = match validate_ggml(&dest) {
             Ok(info) => info,
             Err(e) => {
@@ -287,7 +287,8 @@ impl ModelManager {
                     algo: "SHA-256",
                     expected: pin.clone(),
                     actual: staged.sha256.clone(),
-                    remedy: "this build of cuecard converts differently from the pinned result: please report it".into(),
+                    remedy: "this build of cuecard converts differently from the pinned result: please report it"
+                        .into(),
                 })
             }
             Some(_) => {}
@@ -396,12 +397,11 @@ impl ModelManager {
         Ok(dest)
     }
 
-    /// A catalog or imported model name -> its installed, checked file; or the path of a
-    /// ggml file -> that file, checked.
+    /// A catalog or imported model name -> its installed, checked file (for an embedding
+    /// model, its folder); or the path of a ggml file -> that file, checked.
     pub fn resolve(&self, name_or_path: &str) -> Result<PathBuf, ModelError> {
-        let looks_like_path = name_or_path.contains(['/', '\\'])
-            || name_or_path.ends_with(".bin")
-            || Path::new(name_or_path).is_file();
+        let looks_like_path =
+            name_or_path.contains(['/', '\\']) || name_or_path.ends_with(".bin") || Path::new(name_or_path).is_file();
         if let (Some(model), false) = (catalog().get(name_or_path), looks_like_path) {
             if model.kind == ModelKind::Embedding {
                 return self.verify_embedding(model)?.ok_or_else(|| ModelError::NotInstalled {

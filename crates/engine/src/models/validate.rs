@@ -39,23 +39,15 @@ pub struct GgmlInfo {
 /// Check that `path` is a complete whisper ggml model whisper.cpp can load.
 pub fn validate_ggml(path: &Path) -> Result<GgmlInfo, ModelError> {
     let file = File::open(path).map_err(|e| ModelError::io("open model file", path, e))?;
-    let size = file
-        .metadata()
-        .map_err(|e| ModelError::io("read the size of model file", path, e))?
-        .len();
+    let size = file.metadata().map_err(|e| ModelError::io("read the size of model file", path, e))?.len();
     let mut r = Reader { inner: BufReader::with_capacity(1 << 16, file), pos: 0, size };
     walk(&mut r).map_err(|p| match p {
-        Problem::Truncated { expected } => ModelError::Truncated {
-            path: path.to_path_buf(),
-            expected,
-            found: size,
-            remedy: remedy_for_path(path),
-        },
-        Problem::Invalid(reason) => ModelError::InvalidModel {
-            path: path.to_path_buf(),
-            reason,
-            remedy: remedy_for_path(path),
-        },
+        Problem::Truncated { expected } => {
+            ModelError::Truncated { path: path.to_path_buf(), expected, found: size, remedy: remedy_for_path(path) }
+        }
+        Problem::Invalid(reason) => {
+            ModelError::InvalidModel { path: path.to_path_buf(), reason, remedy: remedy_for_path(path) }
+        }
         Problem::Io(e) => ModelError::io("read model file", path, e),
     })
 }
@@ -63,7 +55,9 @@ pub fn validate_ggml(path: &Path) -> Result<GgmlInfo, ModelError> {
 enum Problem {
     /// The file ends early; `expected` is the size it should have (a lower bound when the
     /// cut falls before the tensors).
-    Truncated { expected: u64 },
+    Truncated {
+        expected: u64,
+    },
     Invalid(String),
     Io(io::Error),
 }
@@ -117,7 +111,9 @@ fn describe_magic(b: [u8; 4]) -> String {
     match &b {
         b"GGUF" => "a GGUF file; whisper.cpp needs the legacy ggml format".into(),
         [b'P', b'K', 3, 4] => "a zip archive, not a model".into(),
-        b"<!DO" | b"<htm" | b"<HTM" | b"<!do" => "an HTML page, probably an error page saved instead of the model".into(),
+        b"<!DO" | b"<htm" | b"<HTM" | b"<!do" => {
+            "an HTML page, probably an error page saved instead of the model".into()
+        }
         [6, 0, 0, 0] => "probably a CTranslate2 model.bin; convert it with `cuecard models import`".into(),
         _ => format!("bad magic bytes {:02x} {:02x} {:02x} {:02x}", b[0], b[1], b[2], b[3]),
     }
@@ -127,7 +123,11 @@ fn walk(r: &mut Reader) -> Result<GgmlInfo, Problem> {
     // Magic.
     let mut magic = [0u8; 4];
     if r.size < 4 {
-        return invalid(if r.size == 0 { "the file is empty".to_string() } else { format!("the file is only {} bytes", r.size) });
+        return invalid(if r.size == 0 {
+            "the file is empty".to_string()
+        } else {
+            format!("the file is only {} bytes", r.size)
+        });
     }
     r.take(&mut magic, 4)?;
     if u32::from_le_bytes(magic) != GGML_MAGIC {
@@ -154,10 +154,7 @@ fn walk(r: &mut Reader) -> Result<GgmlInfo, Problem> {
     let n_mel = r.i32(lower_bound(mel_end_min + 4))?;
     let n_fft = r.i32(lower_bound(mel_end_min + 4))?;
     if n_mel != hp.n_mels || n_fft != N_FFT_BINS as i32 {
-        return invalid(format!(
-            "mel filter bank is {n_mel}x{n_fft}, expected {}x{N_FFT_BINS}",
-            hp.n_mels
-        ));
+        return invalid(format!("mel filter bank is {n_mel}x{n_fft}, expected {}x{N_FFT_BINS}", hp.n_mels));
     }
     r.skip(n_mel as u64 * n_fft as u64 * 4, lower_bound(mel_end_min + 4))?;
 

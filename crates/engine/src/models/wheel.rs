@@ -115,11 +115,7 @@ pub(crate) fn pick_wheel_url(json: &str, w: &impl PinnedWheel) -> Result<String,
         .into_iter()
         .find(|f| f.get("filename").and_then(Value::as_str) == Some(filename))
         .ok_or_else(|| format!("no file {filename} listed"))?;
-    let sha = file
-        .get("digests")
-        .or_else(|| file.get("hashes"))
-        .and_then(|d| d.get("sha256"))
-        .and_then(Value::as_str);
+    let sha = file.get("digests").or_else(|| file.get("hashes")).and_then(|d| d.get("sha256")).and_then(Value::as_str);
     if let Some(sha) = sha {
         if !sha.eq_ignore_ascii_case(pinned) {
             return Err(format!("PyPI lists sha256 {sha} for {filename}, but {pinned} is pinned"));

@@ -6,9 +6,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -162,12 +160,7 @@ impl Store {
             .prepare("SELECT speaker, start_ms, end_ms, text FROM segments WHERE call_id = ?1 ORDER BY start_ms")
             .doing("reading a transcript")?
             .query_map([call_id], |r| {
-                Ok(SegmentRecord {
-                    speaker: r.get(0)?,
-                    start_ms: r.get(1)?,
-                    end_ms: r.get(2)?,
-                    text: r.get(3)?,
-                })
+                Ok(SegmentRecord { speaker: r.get(0)?, start_ms: r.get(1)?, end_ms: r.get(2)?, text: r.get(3)? })
             })
             .doing("reading a transcript")?
             .collect::<Result<Vec<_>, _>>()

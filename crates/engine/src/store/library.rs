@@ -31,6 +31,7 @@ impl PhrasingKind {
 #[derive(Debug, Clone)]
 pub struct Phrasing {
     pub rowid: i64,
+    /// Empty for library-wide not-objections.
     pub objection_id: String,
     pub kind: PhrasingKind,
     pub text: String,
@@ -53,7 +54,9 @@ impl Store {
         let (mut triggers, mut negatives) = (0, 0);
         {
             let mut obj = tx
-                .prepare("INSERT INTO objections(id, category, title, source_file, position) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .prepare(
+                    "INSERT INTO objections(id, category, title, source_file, position) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
                 .doing("preparing the import")?;
             let mut phr = tx
                 .prepare("INSERT INTO phrasings(objection_id, kind, text, position) VALUES (?1, ?2, ?3, ?4)")
@@ -83,18 +86,18 @@ impl Store {
                 }
             }
         }
-        tx.execute(
-            "INSERT OR REPLACE INTO library_meta(key, value) VALUES ('origin', ?1)",
-            params![origin],
-        )
-        .doing("recording where the library came from")?;
+        for (i, text) in lib.not_objections.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO phrasings(objection_id, kind, text, position) VALUES (NULL, 'negative', ?1, ?2)",
+                params![text, i as i64],
+            )
+            .doing("importing a not-objection phrasing")?;
+        }
+        negatives += lib.not_objections.len();
+        tx.execute("INSERT OR REPLACE INTO library_meta(key, value) VALUES ('origin', ?1)", params![origin])
+            .doing("recording where the library came from")?;
         tx.commit().doing("committing the library import")?;
-        Ok(ImportReport {
-            objections: lib.objections.len(),
-            triggers,
-            negatives,
-            categories: lib.categories().len(),
-        })
+        Ok(ImportReport { objections: lib.objections.len(), triggers, negatives, categories: lib.categories().len() })
     }
 
     pub fn library_origin(&self) -> Result<Option<String>, StoreError> {
@@ -143,8 +146,11 @@ impl Store {
             .collect::<Result<_, _>>()
             .doing("reading objections")?;
         let index = |objections: &[Objection], id: &str| objections.iter().position(|o| o.id == id);
+        let mut not_objections = Vec::new();
         for p in self.phrasings()? {
-            if let Some(i) = index(&objections, &p.objection_id) {
+            if p.objection_id.is_empty() {
+                not_objections.push(p.text);
+            } else if let Some(i) = index(&objections, &p.objection_id) {
                 let o = &mut objections[i];
                 match p.kind {
                     PhrasingKind::Trigger => o.triggers.push(p.text),
@@ -168,15 +174,12 @@ impl Store {
                 objections[i].responses.push(Response { id, kind, text });
             }
         }
-        Ok(Library {
-            objections,
-            warnings: Vec::new(),
-        })
+        Ok(Library { objections, not_objections, warnings: Vec::new() })
     }
 
     pub fn phrasings(&self) -> Result<Vec<Phrasing>, StoreError> {
         self.conn
-            .prepare("SELECT id, objection_id, kind, text FROM phrasings ORDER BY objection_id, kind, position")
+            .prepare("SELECT id, coalesce(objection_id, ''), kind, text FROM phrasings ORDER BY objection_id, kind, position")
             .doing("reading phrasings")?
             .query_map([], |r| {
                 Ok(Phrasing {
@@ -197,11 +200,7 @@ impl Store {
         if terms.is_empty() {
             return Ok(Vec::new());
         }
-        let query = terms
-            .iter()
-            .map(|t| format!("\"{}\"", t.replace('"', "")))
-            .collect::<Vec<_>>()
-            .join(" OR ");
+        let query = terms.iter().map(|t| format!("\"{}\"", t.replace('"', ""))).collect::<Vec<_>>().join(" OR ");
         let mut stmt = self
             .conn
             .prepare_cached(

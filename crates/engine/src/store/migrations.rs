@@ -16,7 +16,8 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE TABLE phrasings (
         id INTEGER PRIMARY KEY,
-        objection_id TEXT NOT NULL REFERENCES objections(id) ON DELETE CASCADE,
+        -- NULL for library-wide must-not-fire phrasings
+        objection_id TEXT REFERENCES objections(id) ON DELETE CASCADE,
         kind TEXT NOT NULL CHECK (kind IN ('trigger', 'negative', 'cue')),
         text TEXT NOT NULL,
         position INTEGER NOT NULL
@@ -100,23 +101,15 @@ const MIGRATIONS: &[&str] = &[
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(|source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
+        .map_err(|source| StoreError::Open { path: path.to_owned(), source })?;
     let known = MIGRATIONS.len() as i64;
     if version > known {
-        return Err(StoreError::TooNew {
-            path: path.to_owned(),
-            found: version,
-            known,
-        });
+        return Err(StoreError::TooNew { path: path.to_owned(), found: version, known });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction().doing("starting a schema migration")?;
         tx.execute_batch(sql).doing("migrating the database schema")?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)
-            .doing("recording the schema version")?;
+        tx.pragma_update(None, "user_version", i as i64 + 1).doing("recording the schema version")?;
         tx.commit().doing("committing a schema migration")?;
     }
     Ok(())

@@ -17,22 +17,15 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot open database {path}: {source}; check the folder is writable or set CUECARD_HOME")]
-    Open {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    Open { path: PathBuf, source: rusqlite::Error },
     #[error("cannot create folder {path}: {source}")]
-    Folder {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("database {path} was written by a newer cuecard (schema {found}, this build knows {known}); upgrade cuecard")]
+    Folder { path: PathBuf, source: std::io::Error },
+    #[error(
+        "database {path} was written by a newer cuecard (schema {found}, this build knows {known}); upgrade cuecard"
+    )]
     TooNew { path: PathBuf, found: i64, known: i64 },
     #[error("database error while {doing}: {source}")]
-    Sql {
-        doing: &'static str,
-        source: rusqlite::Error,
-    },
+    Sql { doing: &'static str, source: rusqlite::Error },
     #[error("no call #{0} in the history")]
     NoSuchCall(i64),
 }
@@ -60,15 +53,9 @@ impl Store {
 
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StoreError::Folder {
-                path: parent.to_owned(),
-                source,
-            })?;
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::Folder { path: parent.to_owned(), source })?;
         }
-        let conn = Connection::open(path).map_err(|source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
+        let conn = Connection::open(path).map_err(|source| StoreError::Open { path: path.to_owned(), source })?;
         Self::init(conn, Some(path.to_owned()))
     }
 
@@ -85,10 +72,7 @@ impl Store {
             .and_then(|_| conn.pragma_update(None, "synchronous", "NORMAL"))
             .and_then(|_| conn.pragma_update(None, "foreign_keys", "ON"))
             .and_then(|_| conn.busy_timeout(std::time::Duration::from_secs(5)))
-            .map_err(|source| StoreError::Open {
-                path: shown.clone(),
-                source,
-            })?;
+            .map_err(|source| StoreError::Open { path: shown.clone(), source })?;
         migrations::apply(&mut conn, &shown)?;
         Ok(Store { conn, path })
     }
