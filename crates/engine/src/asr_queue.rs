@@ -24,6 +24,7 @@ struct Board {
     skipped: u64,
     /// A popped job is still being transcribed.
     in_flight: bool,
+    rep_finals_dropped: u64,
 }
 
 pub struct AsrQueue {
@@ -38,6 +39,10 @@ pub enum Pushed {
     ReplacedStale {
         skipped_total: u64,
     },
+    /// Recognition is behind: a queued final of the rep was dropped to make room.
+    DroppedRepFinal {
+        dropped_total: u64,
+    },
 }
 
 impl AsrQueue {
@@ -49,6 +54,7 @@ impl AsrQueue {
                 closed: false,
                 skipped: 0,
                 in_flight: false,
+                rep_finals_dropped: 0,
             }),
             changed: Condvar::new(),
             max_finals: max_finals.max(1),
@@ -67,12 +73,25 @@ impl AsrQueue {
             if b.partials[channel].as_ref().is_some_and(|p| p.audio.id == job.audio.id) {
                 b.partials[channel] = None;
             }
+            let mut dropped = false;
             while b.finals.len() >= self.max_finals && !b.closed {
-                b = self.changed.wait(b).unwrap_or_else(|p| p.into_inner());
+                // Behind: the rep's own words never fire cards, so their transcript goes
+                // first; with only prospect speech queued, the audio side waits.
+                if let Some(i) = b.finals.iter().position(|j| !j.speaker.fires_cards()) {
+                    b.finals.remove(i);
+                    b.rep_finals_dropped += 1;
+                    dropped = true;
+                } else {
+                    b = self.changed.wait(b).unwrap_or_else(|p| p.into_inner());
+                }
             }
             b.finals.push_back(job);
             self.changed.notify_all();
-            return Pushed::Queued;
+            return if dropped {
+                Pushed::DroppedRepFinal { dropped_total: b.rep_finals_dropped }
+            } else {
+                Pushed::Queued
+            };
         }
         let replaced = b.partials[channel].replace(job).is_some();
         self.changed.notify_all();
@@ -89,7 +108,13 @@ impl AsrQueue {
     pub fn pop(&self) -> Option<Job> {
         let mut b = self.lock();
         loop {
-            if let Some(job) = b.finals.pop_front() {
+            // Prospect finals first: they are what cards wait for.
+            let next = b.finals.iter().position(|j| j.speaker.fires_cards()).or(if b.finals.is_empty() {
+                None
+            } else {
+                Some(0)
+            });
+            if let Some(job) = next.and_then(|i| b.finals.remove(i)) {
                 b.in_flight = true;
                 self.changed.notify_all();
                 return Some(job);
@@ -158,6 +183,16 @@ mod tests {
         assert_eq!(q.pop().unwrap().audio.id, 1);
         q.close();
         assert!(q.pop().is_none());
+    }
+
+    #[test]
+    fn prospect_finals_jump_the_queue_and_rep_finals_give_way_when_full() {
+        let q = AsrQueue::new(2, 2);
+        q.push(0, job(1, Speaker::Rep, true));
+        q.push(0, job(2, Speaker::Rep, true));
+        assert!(matches!(q.push(1, job(3, Speaker::Prospect, true)), Pushed::DroppedRepFinal { dropped_total: 1 }));
+        assert_eq!(q.pop().unwrap().audio.id, 3);
+        assert_eq!(q.pop().unwrap().audio.id, 2);
     }
 
     #[test]

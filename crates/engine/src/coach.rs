@@ -104,3 +104,71 @@ impl Coach {
         self.fired_in.remove(&utterance_id);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lib() -> Library {
+        crate::library::load_default().unwrap()
+    }
+
+    fn cand(id: &str, category: &str, score: f32) -> Candidate {
+        Candidate {
+            objection_id: id.into(),
+            category: category.into(),
+            title: id.into(),
+            score,
+            phrase: "p".into(),
+            span: "s".into(),
+            bm25: 1.0,
+            semantic: None,
+            lexical: None,
+            suppressed: None,
+        }
+    }
+
+    fn ctx(speaker: Speaker, utterance_id: u64, start: u64, is_final: bool) -> MatchContext<'static> {
+        MatchContext {
+            speaker,
+            utterance_id,
+            utterance_start_ms: start,
+            is_final,
+            text: "t",
+            audio_ms: start + 1000,
+            wall_ms: 0,
+        }
+    }
+
+    #[test]
+    fn rep_speech_never_fires() {
+        let mut coach = Coach::new(CardPolicy::default(), 0.5, lib());
+        let ranked = [cand("price-too-expensive", "price", 0.9)];
+        assert!(coach.consider(&ranked, &ctx(Speaker::Rep, 1, 0, true)).is_none());
+        assert!(coach.consider(&ranked, &ctx(Speaker::Unknown, 1, 0, true)).is_some());
+    }
+
+    #[test]
+    fn one_card_per_occurrence_and_a_cooldown() {
+        let mut coach = Coach::new(CardPolicy::default(), 0.5, lib());
+        let ranked = [cand("price-too-expensive", "price", 0.9)];
+        let card = coach.consider(&ranked, &ctx(Speaker::Prospect, 1, 0, false)).expect("partial fires");
+        assert!(card.from_partial && card.responses.len() >= 2);
+        assert!(coach.consider(&ranked, &ctx(Speaker::Prospect, 1, 0, true)).is_none(), "same utterance");
+        assert!(coach.consider(&ranked, &ctx(Speaker::Prospect, 2, 20_000, true)).is_none(), "cooldown");
+        assert!(coach.consider(&ranked, &ctx(Speaker::Prospect, 3, 90_000, true)).is_some());
+    }
+
+    #[test]
+    fn partials_need_a_margin_and_a_clear_lead() {
+        let mut coach = Coach::new(CardPolicy::default(), 0.5, lib());
+        let weak = [cand("price-too-expensive", "price", 0.55)];
+        assert!(coach.consider(&weak, &ctx(Speaker::Prospect, 1, 0, false)).is_none());
+        let close = [cand("price-too-expensive", "price", 0.8), cand("budget-spent", "budget", 0.78)];
+        assert!(coach.consider(&close, &ctx(Speaker::Prospect, 2, 0, false)).is_none());
+        assert!(coach.consider(&close, &ctx(Speaker::Prospect, 2, 0, true)).is_some(), "a final decides");
+        let mut vetoed = cand("price-too-expensive", "price", 0.9);
+        vetoed.suppressed = Some("reassurance".into());
+        assert!(coach.consider(&[vetoed], &ctx(Speaker::Prospect, 3, 200_000, true)).is_none());
+    }
+}

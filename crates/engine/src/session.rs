@@ -14,6 +14,7 @@ use crate::transcribe::Transcriber;
 use crate::vad::{Segment, Segmenter, VadConfig};
 use crate::Error;
 use crossbeam_channel::{Receiver, Sender};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -141,7 +142,18 @@ pub fn start(parts: SessionParts, cfg: SessionConfig) -> Result<SessionHandle, E
     let asr = {
         let threshold = matcher.threshold();
         let coach = Coach::new(cfg.cards.clone(), threshold, library);
-        let worker = AsrWorker { transcriber, matcher, coach, store, call_id, tx, started, progress, queue };
+        let worker = AsrWorker {
+            transcriber,
+            matcher,
+            coach,
+            store,
+            call_id,
+            tx,
+            started,
+            progress,
+            queue,
+            starts: HashMap::new(),
+        };
         std::thread::Builder::new()
             .name("cuecard-asr".into())
             .spawn(move || {
@@ -185,7 +197,13 @@ fn feed(
                     progress.talk[speaker_slot(speakers[ch])].fetch_add(ms, Ordering::Relaxed);
                 }
                 let job = Job { speaker: speakers[ch], audio, is_final };
-                if let Pushed::ReplacedStale { skipped_total } = queue.push(ch, job) {
+                let pushed = queue.push(ch, job);
+                if let Pushed::DroppedRepFinal { dropped_total } = pushed {
+                    let message = format!("speech recognition is behind: skipped the rep's transcript ({dropped_total} utterances so far)");
+                    tracing::warn!("{message}");
+                    let _ = tx.try_send(Event::Warning(WarningEvent { kind: WarningKind::AsrBehind, message }));
+                }
+                if let Pushed::ReplacedStale { skipped_total } = pushed {
                     // Say it at most every 50 skips, so the log shows it without flooding.
                     if skipped_total >= last_warned + 50 || last_warned == 0 {
                         last_warned = skipped_total;
@@ -227,6 +245,8 @@ struct AsrWorker {
     started: Instant,
     progress: Arc<Progress>,
     queue: Arc<AsrQueue>,
+    /// Where each open utterance began (late partials only cover its latest seconds).
+    starts: HashMap<u64, u64>,
 }
 
 impl AsrWorker {
@@ -279,6 +299,10 @@ impl AsrWorker {
         } else {
             stats.partials += 1
         }
+        let utterance_start = *self.starts.entry(job.audio.id).or_insert(job.audio.start_ms());
+        if job.is_final {
+            self.starts.remove(&job.audio.id);
+        }
         if text.is_empty() {
             return Ok(());
         }
@@ -300,7 +324,7 @@ impl AsrWorker {
             let ctx = MatchContext {
                 speaker: job.speaker,
                 utterance_id: job.audio.id,
-                utterance_start_ms: transcript.start_ms,
+                utterance_start_ms: utterance_start,
                 is_final: job.is_final,
                 text: &transcript.text,
                 audio_ms: self.progress.fed_ms.load(Ordering::SeqCst),

@@ -21,6 +21,9 @@ pub struct VadConfig {
     pub max_utterance_ms: u32,
     /// How much new speech triggers another partial transcript.
     pub partial_every_ms: u32,
+    /// Partials cover at most this much of the latest speech: a long turn would
+    /// otherwise cost more whisper time with every partial (finals cover it all).
+    pub partial_window_ms: u32,
     /// Speech must be this far above the running noise floor...
     pub above_floor_db: f32,
     /// ...and above this absolute level (dBFS).
@@ -35,6 +38,7 @@ impl Default for VadConfig {
             min_speech_ms: 300,
             max_utterance_ms: 15_000,
             partial_every_ms: 700,
+            partial_window_ms: 6_000,
             above_floor_db: 12.0,
             min_level_dbfs: -50.0,
         }
@@ -198,10 +202,12 @@ impl Segmenter {
                     let every = self.cfg.partial_every_ms as usize * ENGINE_RATE as usize / 1000;
                     if open.voiced_len >= open.reported_len + every {
                         open.reported_len = open.voiced_len;
+                        let window = self.cfg.partial_window_ms as usize * ENGINE_RATE as usize / 1000;
+                        let from = open.voiced_len.saturating_sub(window);
                         out.push(Segment::Partial(UtteranceAudio {
                             id: open.id,
-                            start_sample: open.start_sample,
-                            samples: Arc::from(&open.samples[..open.voiced_len]),
+                            start_sample: open.start_sample + from as u64,
+                            samples: Arc::from(&open.samples[from..open.voiced_len]),
                         }));
                     }
                 }

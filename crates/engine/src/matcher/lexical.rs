@@ -4,7 +4,7 @@
 
 use super::rules::{is_question, negated, reassurance, QUESTION_FACTOR};
 use super::text::{windows, Analyzer, Token};
-use super::{Candidate, MatchError, Matcher};
+use super::{best_first, Candidate, MatchError, Matcher};
 use crate::store::{PhrasingKind, Store};
 use std::collections::HashMap;
 
@@ -194,7 +194,7 @@ impl Matcher for LexicalMatcher {
         }
 
         let question = is_question(text, &tokens);
-        let mut out: Vec<Candidate> = best
+        let out: Vec<Candidate> = best
             .into_iter()
             .map(|(oi, (cos, rowid, si, bm25))| {
                 let meta = &self.objections[oi];
@@ -234,12 +234,6 @@ impl Matcher for LexicalMatcher {
                 }
             })
             .collect();
-        out.sort_by(|a, b| {
-            (a.suppressed.is_some(), -a.score)
-                .partial_cmp(&(b.suppressed.is_some(), -b.score))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        out.truncate(limit);
-        Ok(out)
+        Ok(best_first(out, limit))
     }
 }

@@ -67,6 +67,17 @@ pub enum MatchError {
     Embed(#[from] crate::embed::EmbedError),
 }
 
+/// Orders candidates as every matcher returns them: vetoed ones last, then by score.
+fn best_first(mut out: Vec<Candidate>, limit: usize) -> Vec<Candidate> {
+    out.sort_by(|a, b| {
+        (a.suppressed.is_some(), -a.score)
+            .partial_cmp(&(b.suppressed.is_some(), -b.score))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    out.truncate(limit);
+    out
+}
+
 pub trait Matcher: Send {
     fn name(&self) -> &'static str;
     /// Scores at or above this fire a card.

@@ -4,7 +4,7 @@
 use super::lexical::LexicalMatcher;
 use super::rules::{is_question, negated, reassurance, QUESTION_FACTOR};
 use super::text::{windows, Analyzer};
-use super::{Candidate, MatchError, Matcher};
+use super::{best_first, Candidate, MatchError, Matcher};
 use crate::embed::Embedder;
 use crate::store::{PhrasingKind, Store};
 use std::collections::HashMap;
@@ -224,12 +224,6 @@ impl Matcher for SemanticMatcher {
             let second = others.iter().copied().filter(|s| *s < c.score).fold(0.0f32, f32::max);
             c.score = (c.score + CATEGORY_POOL * second).min(1.0);
         }
-        out.sort_by(|a, b| {
-            (a.suppressed.is_some(), -a.score)
-                .partial_cmp(&(b.suppressed.is_some(), -b.score))
-                .unwrap_or(std::cmp::Ordering::Equal)
-        });
-        out.truncate(limit);
-        Ok(out)
+        Ok(best_first(out, limit))
     }
 }
