@@ -109,12 +109,8 @@ impl AsrQueue {
         let mut b = self.lock();
         loop {
             // Prospect finals first: they are what cards wait for.
-            let next = b.finals.iter().position(|j| j.speaker.fires_cards()).or(if b.finals.is_empty() {
-                None
-            } else {
-                Some(0)
-            });
-            if let Some(job) = next.and_then(|i| b.finals.remove(i)) {
+            let next = b.finals.iter().position(|j| j.speaker.fires_cards()).unwrap_or(0);
+            if let Some(job) = b.finals.remove(next) {
                 b.in_flight = true;
                 self.changed.notify_all();
                 return Some(job);
