@@ -6,7 +6,7 @@ FIXTURES  := $(CURDIR)/target/fixtures
 # Tests keep their models and databases away from the user's own data.
 TEST_MODELS := $(CURDIR)/target/test-models
 
-.PHONY: demo test deps build-release build-debug fixtures lint bench-calls
+.PHONY: demo test deps build-release build-debug fixtures lint bench-calls ui-test
 
 deps:
 	scripts/install-deps.sh
@@ -33,7 +33,12 @@ test: build-debug fixtures
 	CUECARD_MODELS=$(TEST_MODELS) CUECARD_TEST_MODEL=$$(cat target/test-model-path) \
 		CUECARD_TEST_EMBED_MODEL=$(TEST_MODELS)/all-minilm-l6-v2 CUECARD_FIXTURES=$(FIXTURES) \
 		$(CARGO) test --locked --workspace --no-fail-fast -- --test-threads=2
+	scripts/ui-tests.sh
 	$(MAKE) lint
+
+# The desktop app's web front end alone: unit tests and the built UI in Chromium.
+ui-test:
+	scripts/ui-tests.sh
 
 lint:
 	$(CARGO) fmt --all --check

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   build-essential pkg-config cmake clang libclang-dev   # whisper.cpp via whisper-rs
   espeak-ng sox libsox-fmt-all ffmpeg                   # synthesised test calls, format fixtures
+  libasound2-dev libasound2-plugins                     # cpal live capture (ALSA host)
+  pulseaudio pulseaudio-utils                           # live capture tests: null sinks, paplay
   nodejs npm                                            # fetches the real-speech test clip
 )
 missing=()

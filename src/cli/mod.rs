@@ -1,8 +1,10 @@
 //! Argument parsing and dispatch; each sub-command lives in its own file.
 
+mod coach;
 mod eval;
 mod history;
 mod library;
+mod listen;
 mod models;
 mod output;
 mod replay;
@@ -28,6 +30,10 @@ pub struct Cli {
 pub enum Command {
     /// Replay a recording through the live pipeline: transcript and cards as it plays.
     Replay(replay::ReplayArgs),
+    /// Coach a live call: microphone = rep, the system output's loopback = prospect.
+    Listen(listen::ListenArgs),
+    /// List audio inputs and outputs with the ids `listen` takes.
+    Devices(listen::DevicesArgs),
     /// Score the objection matcher on a labelled set (utterances or scripted calls).
     Eval(eval::EvalArgs),
     /// Validate, import, export or search the objection library.
@@ -46,10 +52,10 @@ pub fn init_logging(verbose: u8) {
         1 => "info,whisper_rs=warn",
         _ => "debug,whisper_rs=info",
     };
-    // Decoder libraries log what cuecard already reports as one clear error.
+    // Decoder and audio libraries log what cuecard already reports as one clear event.
     let quiet = "symphonia_core=off,symphonia_bundle_mp3=off,symphonia_format_isomp4=off,\
                  symphonia_codec_aac=off,symphonia_format_ogg=off,symphonia_format_riff=off,\
-                 symphonia_codec_vorbis=off,symphonia_bundle_flac=off";
+                 symphonia_codec_vorbis=off,symphonia_bundle_flac=off,pulseaudio=off";
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},{quiet}")));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
@@ -59,6 +65,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let db = cli.db.unwrap_or_else(cuecard_engine::store::Store::default_path);
     match cli.command {
         Command::Replay(a) => replay::run(a, &db),
+        Command::Listen(a) => listen::run(a, &db),
+        Command::Devices(a) => listen::devices(a),
         Command::Eval(a) => eval::run(a, &db),
         Command::Library(c) => library::run(c, &db),
         Command::Models(c) => models::run(c),

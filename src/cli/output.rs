@@ -44,6 +44,11 @@ impl Printer {
             Event::Warning(w) => {
                 writeln!(out, "{} {}", "warning:".if_supports_color(Stdout, |s| s.yellow()), w.message)?
             }
+            Event::Device(d) => {
+                let label = format!("{}:", d.speaker.as_str());
+                writeln!(out, "{} {}", label.if_supports_color(Stdout, |s| s.yellow()), d.message)?
+            }
+            Event::Level(_) => {}
             Event::Summary(s) => summary(&mut out, s)?,
         }
         out.flush()

@@ -12,13 +12,24 @@ pub struct CardPolicy {
     pub cooldown_ms: u64,
     /// Partials are shakier than finals: they must clear the threshold by this much...
     pub partial_margin: f32,
-    /// ...and lead the best other category by this much.
+    /// ...and lead the best other category by this much...
     pub partial_gap: f32,
+    /// ...and have at least this many words: "we have no" is not yet an objection.
+    pub partial_min_words: usize,
+    /// A second card in one utterance needs another category and this much more speech
+    /// since the first: a new clause, not the same words matched twice.
+    pub same_utterance_gap_ms: u64,
 }
 
 impl Default for CardPolicy {
     fn default() -> Self {
-        CardPolicy { cooldown_ms: 60_000, partial_margin: 0.08, partial_gap: 0.05 }
+        CardPolicy {
+            cooldown_ms: 60_000,
+            partial_margin: 0.08,
+            partial_gap: 0.05,
+            partial_min_words: 4,
+            same_utterance_gap_ms: 3_000,
+        }
     }
 }
 
@@ -27,7 +38,8 @@ pub struct Coach {
     threshold: f32,
     library: Library,
     last_fired: HashMap<String, u64>,
-    fired_in: HashMap<u64, HashSet<String>>,
+    /// Per open utterance: categories already shown, and how far the audio was.
+    fired_in: HashMap<u64, (HashSet<String>, u64)>,
 }
 
 /// Where in the call a match happened.
@@ -53,6 +65,9 @@ impl Coach {
             return None;
         }
         let c = ranked.first()?;
+        if !ctx.is_final && ctx.text.split_whitespace().count() < self.policy.partial_min_words {
+            return None;
+        }
         if !ctx.is_final {
             // Mid-sentence, two categories running close means the next words decide:
             // wait for them rather than show the wrong card.
@@ -65,8 +80,10 @@ impl Coach {
         if !c.fires(needed) {
             return None;
         }
-        if self.fired_in.get(&ctx.utterance_id).is_some_and(|s| s.contains(&c.objection_id)) {
-            return None;
+        if let Some((categories, at)) = self.fired_in.get(&ctx.utterance_id) {
+            if categories.contains(&c.category) || ctx.audio_ms < at + self.policy.same_utterance_gap_ms {
+                return None;
+            }
         }
         if let Some(&at) = self.last_fired.get(&c.objection_id) {
             if ctx.utterance_start_ms < at + self.policy.cooldown_ms {
@@ -76,7 +93,9 @@ impl Coach {
         }
         let objection = self.library.objections.iter().find(|o| o.id == c.objection_id)?;
         self.last_fired.insert(c.objection_id.clone(), ctx.audio_ms);
-        self.fired_in.entry(ctx.utterance_id).or_default().insert(c.objection_id.clone());
+        let shown = self.fired_in.entry(ctx.utterance_id).or_default();
+        shown.0.insert(c.category.clone());
+        shown.1 = ctx.audio_ms;
         Some(CardEvent {
             speaker: ctx.speaker,
             category: c.category.clone(),
@@ -134,7 +153,7 @@ mod tests {
             utterance_id,
             utterance_start_ms: start,
             is_final,
-            text: "t",
+            text: "that is way too expensive for us",
             audio_ms: start + 1000,
             wall_ms: 0,
         }
@@ -157,6 +176,28 @@ mod tests {
         assert!(coach.consider(&ranked, &ctx(Speaker::Prospect, 1, 0, true)).is_none(), "same utterance");
         assert!(coach.consider(&ranked, &ctx(Speaker::Prospect, 2, 20_000, true)).is_none(), "cooldown");
         assert!(coach.consider(&ranked, &ctx(Speaker::Prospect, 3, 90_000, true)).is_some());
+    }
+
+    #[test]
+    fn a_short_partial_waits_for_more_words() {
+        let mut coach = Coach::new(CardPolicy::default(), 0.5, lib());
+        let ranked = [cand("not-interested-flat-no", "not-interested", 0.9)];
+        let short = MatchContext { text: "we have no", ..ctx(Speaker::Prospect, 1, 0, false) };
+        assert!(coach.consider(&ranked, &short).is_none());
+        let final_short = MatchContext { text: "not interested", ..ctx(Speaker::Prospect, 1, 0, true) };
+        assert!(coach.consider(&ranked, &final_short).is_some(), "a short final may fire");
+    }
+
+    #[test]
+    fn one_utterance_one_card_per_category_and_new_clauses_only() {
+        let mut coach = Coach::new(CardPolicy::default(), 0.5, lib());
+        let budget = [cand("budget-none-allocated", "budget", 0.9)];
+        let spent = [cand("budget-spent", "budget", 0.9)];
+        let price = [cand("price-too-expensive", "price", 0.9)];
+        assert!(coach.consider(&budget, &ctx(Speaker::Prospect, 1, 0, false)).is_some());
+        assert!(coach.consider(&spent, &ctx(Speaker::Prospect, 1, 0, true)).is_none(), "same category");
+        assert!(coach.consider(&price, &ctx(Speaker::Prospect, 1, 500, false)).is_none(), "too soon");
+        assert!(coach.consider(&price, &ctx(Speaker::Prospect, 1, 4_000, true)).is_some(), "a later clause");
     }
 
     #[test]

@@ -33,7 +33,46 @@ pub enum Event {
     Transcript(TranscriptEvent),
     Card(CardEvent),
     Warning(WarningEvent),
+    /// Live capture: a device opened, was lost, fell back to the default, or went quiet.
+    Device(DeviceEvent),
+    /// Loudness per channel, a few times a second (only when asked for: the app's meters).
+    Level(LevelEvent),
     Summary(Summary),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceEvent {
+    pub speaker: Speaker,
+    pub kind: DeviceEventKind,
+    pub device: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceEventKind {
+    Opened,
+    /// The chosen device failed; the system default took its place.
+    Fallback,
+    Lost,
+    OpenFailed,
+    /// Nothing heard for a long time: muted or the wrong device?
+    Silent,
+    /// Sound again after [`DeviceEventKind::Silent`].
+    Audible,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelEvent {
+    pub audio_ms: u64,
+    pub levels: Vec<ChannelLevel>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelLevel {
+    pub speaker: Speaker,
+    /// RMS in dBFS over the last chunk (-100 for digital silence).
+    pub rms_db: f32,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -88,6 +127,8 @@ pub enum WarningKind {
     AsrBehind,
     /// Some audio could not be decoded and was skipped.
     AudioGlitch,
+    /// Microphone speech that repeated the call audio (speakers, no headset) was ignored.
+    Echo,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -122,6 +163,8 @@ pub struct Summary {
     pub duration_ms: u64,
     pub wall_ms: u64,
     pub talk: TalkTime,
+    /// Rep utterances ignored because they only repeated the call audio (speaker bleed).
+    pub echoes_ignored: u64,
     pub cards: Vec<CardBrief>,
     pub asr: AsrStats,
 }

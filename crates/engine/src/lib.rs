@@ -7,6 +7,7 @@
 mod asr_queue;
 pub mod audio;
 pub mod coach;
+mod echo;
 pub mod embed;
 pub mod events;
 pub mod library;

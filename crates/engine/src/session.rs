@@ -2,10 +2,12 @@
 //! matcher → cards. Replay and live capture run this same code; only the source differs.
 
 use crate::asr_queue::{AsrQueue, Job, Pushed};
-use crate::audio::{AudioSource, Resampler, ENGINE_RATE};
+use crate::audio::{AudioSource, Resampler, WavRecorder, ENGINE_RATE};
 use crate::coach::{CardPolicy, Coach, MatchContext};
+use crate::echo::EchoGuard;
 use crate::events::{
-    AsrStats, CardBrief, Event, Speaker, Summary, TalkTime, TranscriptEvent, WarningEvent, WarningKind,
+    AsrStats, CardBrief, ChannelLevel, Event, LevelEvent, Speaker, Summary, TalkTime, TranscriptEvent, WarningEvent,
+    WarningKind,
 };
 use crate::library::Library;
 use crate::matcher::Matcher;
@@ -15,6 +17,7 @@ use crate::vad::{Segment, Segmenter, VadConfig};
 use crate::Error;
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -30,6 +33,10 @@ pub struct SessionConfig {
     /// a live call on an infinitely fast machine (every partial transcribed, and
     /// `audio_ms` meaningful), and is deterministic.
     pub lockstep: bool,
+    /// Also write what the session hears to this WAV file (one channel per speaker).
+    pub record: Option<PathBuf>,
+    /// Emit [`Event::Level`] per channel about five times a second (the app's meters).
+    pub levels: bool,
 }
 
 /// The parts a session is built from; the shells choose them.
@@ -105,31 +112,41 @@ pub fn start(parts: SessionParts, cfg: SessionConfig) -> Result<SessionHandle, E
         None => None,
     };
     let span = tracing::info_span!("session", call_id, source = %source.describe());
+    let recorder = cfg.record.as_deref().map(|p| WavRecorder::create(p, speakers.len())).transpose()?;
 
     let feeder = {
         let (queue, progress, stop, tx, span) =
             (queue.clone(), progress.clone(), stop.clone(), tx.clone(), span.clone());
         let vad = cfg.vad.clone();
         let lockstep = cfg.lockstep;
+        let levels = cfg.levels;
         std::thread::Builder::new()
             .name("cuecard-audio".into())
             .spawn(move || {
                 let _g = span.enter();
                 let n = speakers.len() as u64;
                 let mut segmenters: Vec<Segmenter> = (0..n).map(|i| Segmenter::new(vad.clone(), i, n)).collect();
-                let mut fed_samples = 0u64;
-                let result = feed(
-                    &mut *source,
-                    &mut resampler,
-                    &mut segmenters,
-                    &speakers,
-                    &queue,
-                    &progress,
-                    &stop,
-                    &tx,
-                    &mut fed_samples,
-                    lockstep,
-                );
+                let mut feeder = Feeder {
+                    speakers: &speakers,
+                    queue: &queue,
+                    progress: &progress,
+                    tx: &tx,
+                    fed: 0,
+                    last_warned: 0,
+                    recorder,
+                    levels,
+                    last_level_ms: 0,
+                };
+                let mut result = feeder.run(&mut *source, &mut resampler, &mut segmenters, &stop, lockstep);
+                if let Some(rec) = feeder.recorder.take() {
+                    match rec.finish() {
+                        Ok(path) => tracing::info!(path = %path.display(), "recording saved"),
+                        Err(e) => {
+                            tracing::error!("{e}");
+                            result = result.and(Err(e.into()));
+                        }
+                    }
+                }
                 if result.is_err() {
                     progress.audio_failed.store(true, Ordering::SeqCst);
                 }
@@ -153,6 +170,8 @@ pub fn start(parts: SessionParts, cfg: SessionConfig) -> Result<SessionHandle, E
             progress,
             queue,
             starts: HashMap::new(),
+            echo: EchoGuard::default(),
+            echoes: 0,
         };
         std::thread::Builder::new()
             .name("cuecard-asr".into())
@@ -166,22 +185,62 @@ pub fn start(parts: SessionParts, cfg: SessionConfig) -> Result<SessionHandle, E
     Ok(SessionHandle { events: rx, stop, feeder: Some(feeder), asr: Some(asr) })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn feed(
-    source: &mut dyn AudioSource,
-    resampler: &mut Resampler,
-    segmenters: &mut [Segmenter],
-    speakers: &[Speaker],
-    queue: &AsrQueue,
-    progress: &Progress,
-    stop: &AtomicBool,
-    tx: &Sender<Event>,
-    fed: &mut u64,
-    lockstep: bool,
-) -> Result<(), Error> {
-    let mut last_warned = 0u64;
-    let mut handle = |segmenters: &mut [Segmenter], pcm: Vec<Vec<f32>>, fed: &mut u64, flush: bool| {
+/// The audio thread's state: VAD per channel, recording, meters, and what it tells.
+struct Feeder<'a> {
+    speakers: &'a [Speaker],
+    queue: &'a AsrQueue,
+    progress: &'a Progress,
+    tx: &'a Sender<Event>,
+    fed: u64,
+    last_warned: u64,
+    recorder: Option<WavRecorder>,
+    levels: bool,
+    last_level_ms: u64,
+}
+
+/// Level events this often (ms of audio).
+const LEVEL_EVERY_MS: u64 = 200;
+
+impl Feeder<'_> {
+    fn run(
+        &mut self,
+        source: &mut dyn AudioSource,
+        resampler: &mut Resampler,
+        segmenters: &mut [Segmenter],
+        stop: &AtomicBool,
+        lockstep: bool,
+    ) -> Result<(), Error> {
+        while !stop.load(Ordering::SeqCst) && !self.queue.is_closed() {
+            let chunk = source.next_chunk()?;
+            for notice in source.take_notices() {
+                tracing::info!(speaker = notice.speaker.as_str(), kind = ?notice.kind, "{}", notice.message);
+                let _ = self.tx.try_send(Event::Device(notice));
+            }
+            match chunk {
+                Some(chunk) => {
+                    let pcm = resampler.push(chunk)?;
+                    self.handle(segmenters, pcm, false)?;
+                    if lockstep {
+                        self.queue.wait_idle();
+                    }
+                }
+                None => break,
+            }
+        }
+        let tail = resampler.finish()?;
+        self.handle(segmenters, tail, true)
+    }
+
+    fn warn(&self, message: String) {
+        tracing::warn!("{message}");
+        let _ = self.tx.try_send(Event::Warning(WarningEvent { kind: WarningKind::AsrBehind, message }));
+    }
+
+    fn handle(&mut self, segmenters: &mut [Segmenter], pcm: Vec<Vec<f32>>, flush: bool) -> Result<(), Error> {
         let frames = pcm.first().map_or(0, Vec::len) as u64;
+        if let Some(rec) = self.recorder.as_mut() {
+            rec.write(&pcm)?;
+        }
         for (ch, samples) in pcm.iter().enumerate() {
             let mut segs = segmenters[ch].push(samples);
             if flush {
@@ -194,45 +253,43 @@ fn feed(
                 };
                 if is_final {
                     let ms = audio.end_ms() - audio.start_ms();
-                    progress.talk[speaker_slot(speakers[ch])].fetch_add(ms, Ordering::Relaxed);
+                    self.progress.talk[speaker_slot(self.speakers[ch])].fetch_add(ms, Ordering::Relaxed);
                 }
-                let job = Job { speaker: speakers[ch], audio, is_final };
-                let pushed = queue.push(ch, job);
-                if let Pushed::DroppedRepFinal { dropped_total } = pushed {
-                    let message = format!("speech recognition is behind: skipped the rep's transcript ({dropped_total} utterances so far)");
-                    tracing::warn!("{message}");
-                    let _ = tx.try_send(Event::Warning(WarningEvent { kind: WarningKind::AsrBehind, message }));
-                }
-                if let Pushed::ReplacedStale { skipped_total } = pushed {
-                    // Say it at most every 50 skips, so the log shows it without flooding.
-                    if skipped_total >= last_warned + 50 || last_warned == 0 {
-                        last_warned = skipped_total;
-                        let message =
-                            format!("speech recognition is behind: {skipped_total} partial transcripts skipped so far");
-                        tracing::warn!("{message}");
-                        let _ = tx.try_send(Event::Warning(WarningEvent { kind: WarningKind::AsrBehind, message }));
+                let job = Job { speaker: self.speakers[ch], audio, is_final };
+                match self.queue.push(ch, job) {
+                    Pushed::DroppedRepFinal { dropped_total } => self.warn(format!(
+                        "speech recognition is behind: skipped the rep's transcript ({dropped_total} utterances so far)"
+                    )),
+                    // Said at most every 50 skips, so the log shows it without flooding.
+                    Pushed::ReplacedStale { skipped_total }
+                        if skipped_total >= self.last_warned + 50 || self.last_warned == 0 =>
+                    {
+                        self.last_warned = skipped_total;
+                        self.warn(format!(
+                            "speech recognition is behind: {skipped_total} partial transcripts skipped so far"
+                        ));
                     }
+                    _ => {}
                 }
             }
         }
-        *fed += frames;
-        progress.fed_ms.store(*fed * 1000 / u64::from(ENGINE_RATE), Ordering::SeqCst);
-    };
-    while !stop.load(Ordering::SeqCst) && !queue.is_closed() {
-        match source.next_chunk()? {
-            Some(chunk) => {
-                let pcm = resampler.push(chunk)?;
-                handle(segmenters, pcm, fed, false);
-                if lockstep {
-                    queue.wait_idle();
-                }
-            }
-            None => break,
+        self.fed += frames;
+        let fed_ms = self.fed * 1000 / u64::from(ENGINE_RATE);
+        self.progress.fed_ms.store(fed_ms, Ordering::SeqCst);
+        if self.levels && fed_ms >= self.last_level_ms + LEVEL_EVERY_MS && frames > 0 {
+            self.last_level_ms = fed_ms;
+            let levels = pcm
+                .iter()
+                .zip(self.speakers)
+                .map(|(samples, &speaker)| {
+                    let ms = samples.iter().map(|x| x * x).sum::<f32>() / samples.len().max(1) as f32;
+                    ChannelLevel { speaker, rms_db: (10.0 * ms.max(1e-10).log10()).max(-100.0) }
+                })
+                .collect();
+            let _ = self.tx.try_send(Event::Level(LevelEvent { audio_ms: fed_ms, levels }));
         }
+        Ok(())
     }
-    let tail = resampler.finish()?;
-    handle(segmenters, tail, fed, true);
-    Ok(())
 }
 
 struct AsrWorker {
@@ -247,6 +304,9 @@ struct AsrWorker {
     queue: Arc<AsrQueue>,
     /// Where each open utterance began (late partials only cover its latest seconds).
     starts: HashMap<u64, u64>,
+    echo: EchoGuard,
+    /// Rep utterances ignored as bleed of the prospect's audio.
+    echoes: u64,
 }
 
 impl AsrWorker {
@@ -306,6 +366,17 @@ impl AsrWorker {
         if text.is_empty() {
             return Ok(());
         }
+        let (start_ms, end_ms) = (job.audio.start_ms(), job.audio.end_ms());
+        match job.speaker {
+            Speaker::Prospect => self.echo.heard_prospect(start_ms, end_ms, &text),
+            Speaker::Rep if self.echo.is_echo(start_ms, end_ms, &text) => {
+                if job.is_final {
+                    self.drop_echo(end_ms - start_ms, &text);
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
         let transcript = TranscriptEvent {
             speaker: job.speaker,
             utterance_id: job.audio.id,
@@ -355,6 +426,21 @@ impl AsrWorker {
         Ok(())
     }
 
+    /// A rep utterance that only repeated the prospect: not rep talk, not transcript.
+    fn drop_echo(&mut self, ms: u64, text: &str) {
+        let rep = &self.progress.talk[speaker_slot(Speaker::Rep)];
+        let _ = rep.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |t| Some(t.saturating_sub(ms)));
+        self.echoes += 1;
+        tracing::info!(echoes = self.echoes, %text, "ignored microphone speech that repeats the call audio");
+        if self.echoes == 1 || self.echoes.is_multiple_of(10) {
+            let message = format!(
+                "the microphone hears the call audio (speakers, no headset?): {} such utterances ignored so far",
+                self.echoes
+            );
+            self.send(Event::Warning(WarningEvent { kind: WarningKind::Echo, message }));
+        }
+    }
+
     fn summary(&self, stats: &Stats, cards: Vec<CardBrief>) -> Summary {
         let duration_ms = self.progress.fed_ms.load(Ordering::SeqCst);
         let talk = |s: Speaker| self.progress.talk[speaker_slot(s)].load(Ordering::Relaxed);
@@ -367,6 +453,7 @@ impl AsrWorker {
                 prospect_ms: talk(Speaker::Prospect),
                 unknown_ms: talk(Speaker::Unknown),
             },
+            echoes_ignored: self.echoes,
             cards,
             asr: AsrStats {
                 model: self.transcriber.model_name().to_owned(),

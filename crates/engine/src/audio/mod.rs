@@ -5,14 +5,17 @@
 //! only in the source.
 
 mod file;
+pub mod live;
 mod pace;
+mod record;
 mod resample;
 
 pub use file::{FileSource, RepChannel};
 pub use pace::{Pace, Paced};
+pub use record::WavRecorder;
 pub use resample::Resampler;
 
-use crate::events::Speaker;
+use crate::events::{DeviceEvent, Speaker};
 use std::path::PathBuf;
 
 /// The rate whisper wants and the whole pipeline runs at after resampling.
@@ -41,6 +44,10 @@ pub trait AudioSource: Send {
     fn sample_rate(&self) -> u32;
     /// The next chunk, `Ok(None)` at the end of the audio.
     fn next_chunk(&mut self) -> Result<Option<AudioChunk>, AudioError>;
+    /// Device changes since the last call (live capture: lost, reopened, silent).
+    fn take_notices(&mut self) -> Vec<DeviceEvent> {
+        Vec::new()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +62,12 @@ pub enum AudioError {
     Corrupt { path: PathBuf, reason: String },
     #[error("{path} contains no audio")]
     Empty { path: PathBuf },
+    #[error("audio device {device}: {reason}")]
+    Device { device: String, reason: String },
+    #[error("no audio device {device}: {hint}")]
+    NoDevice { device: String, hint: String },
+    #[error("cannot write the recording {path}: {reason}")]
+    Record { path: PathBuf, reason: String },
     #[error("cannot resample {from} Hz audio to {to} Hz: {reason}")]
     Resample { from: u32, to: u32, reason: String },
 }
