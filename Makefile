@@ -6,7 +6,7 @@ FIXTURES  := $(CURDIR)/target/fixtures
 # Tests keep their models and databases away from the user's own data.
 TEST_MODELS := $(CURDIR)/target/test-models
 
-.PHONY: demo test deps build-release build-debug fixtures lint bench-calls ui-test
+.PHONY: demo test deps build-release build-debug fixtures lint bench-calls ui-test app-test
 
 deps:
 	scripts/install-deps.sh
@@ -15,7 +15,7 @@ build-release: deps
 	$(CARGO) build --release --locked
 
 build-debug: deps
-	$(CARGO) build --locked --workspace --tests
+	$(CARGO) build --locked --workspace --exclude cuecard-app --tests
 
 # Replays the bundled sample call at call speed: transcript, cards, summary.
 demo: build-release
@@ -32,7 +32,7 @@ test: build-debug fixtures
 	CUECARD_MODELS=$(TEST_MODELS) ./target/debug/cuecard models install all-minilm-l6-v2
 	CUECARD_MODELS=$(TEST_MODELS) CUECARD_TEST_MODEL=$$(cat target/test-model-path) \
 		CUECARD_TEST_EMBED_MODEL=$(TEST_MODELS)/all-minilm-l6-v2 CUECARD_FIXTURES=$(FIXTURES) \
-		$(CARGO) test --locked --workspace --no-fail-fast -- --test-threads=2
+		$(CARGO) test --locked --workspace --exclude cuecard-app --no-fail-fast -- --test-threads=2
 	scripts/ui-tests.sh
 	$(MAKE) lint
 
@@ -42,4 +42,11 @@ ui-test:
 
 lint:
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --locked --workspace --exclude cuecard-app --all-targets -- -D warnings
+
+# The desktop app (src-tauri/, kept out of `test` for now): installs the WebKitGTK build
+# and test packages and tauri-driver, builds ui/dist and the debug app, and drives it
+# under Xvfb through WebDriver (replay the sample call, card on the overlay, feedback in
+# the database, screenshots in target/app-e2e/).
+app-test: deps
+	scripts/app-e2e.sh

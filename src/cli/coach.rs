@@ -25,7 +25,7 @@ pub struct PipelineArgs {
     #[arg(long)]
     pub library: Option<PathBuf>,
     /// Objection matcher (default: hybrid when its model is installed, else bm25).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = super::matcher_arg())]
     pub matcher: Option<super::MatcherKind>,
     /// Card threshold (default: the matcher's calibrated value).
     #[arg(long)]

@@ -22,7 +22,7 @@ pub struct EvalArgs {
     #[arg(long)]
     pub threshold: Option<f32>,
     /// Matchers to score side by side, e.g. `--matcher bm25,hybrid` (default: the default matcher).
-    #[arg(long, value_enum, value_delimiter = ',')]
+    #[arg(long, value_parser = super::matcher_arg(), value_delimiter = ',')]
     pub matcher: Vec<super::MatcherKind>,
     /// List every wrong item.
     #[arg(long)]

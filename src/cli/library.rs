@@ -31,7 +31,7 @@ pub enum LibraryCommand {
         json: bool,
         #[arg(long, default_value_t = 5)]
         top: usize,
-        #[arg(long, value_enum)]
+        #[arg(long, value_parser = super::matcher_arg())]
         matcher: Option<super::MatcherKind>,
     },
 }

@@ -74,85 +74,33 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Which objection matcher to use.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
-pub enum MatcherKind {
-    /// Lexical: FTS5 bm25 retrieval + IDF cosine over stems and rules.
-    Bm25,
-    /// Sentence embeddings (all-MiniLM-L6-v2) against every phrasing.
-    Semantic,
-    /// Embeddings fused with the lexical score (default when the model is installed).
-    Hybrid,
+pub use cuecard_engine::setup::{MatcherKind, EMBEDDING_MODEL};
+
+/// `--matcher` values: the engine's matcher kinds by name.
+pub fn matcher_arg() -> impl clap::builder::TypedValueParser<Value = MatcherKind> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(MatcherKind::ALL.map(MatcherKind::name))
+        .map(|s| s.parse::<MatcherKind>().expect("a listed matcher name"))
 }
 
-/// The embedding model every semantic matcher uses.
-pub const EMBEDDING_MODEL: &str = "all-minilm-l6-v2";
-
-/// Builds the matcher `kind` (default: hybrid if its model is installed, else bm25 with
-/// a warning) over the given library, with an optional threshold override.
+/// The engine's `setup::build_matcher` over the user's models, with its fallback note
+/// on stderr.
 pub fn build_matcher(
     kind: Option<MatcherKind>,
     db: &std::path::Path,
     dir: Option<&std::path::Path>,
     threshold: Option<f32>,
 ) -> anyhow::Result<(Box<dyn cuecard_engine::matcher::Matcher>, cuecard_engine::library::Library)> {
-    use cuecard_engine::embed::Embedder;
-    use cuecard_engine::matcher::{Fusion, LexicalMatcher, Matcher, SemanticMatcher};
     use cuecard_engine::models::ModelManager;
-    let (store, library) = open_library(db, dir)?;
-    let manager = ModelManager::new(ModelManager::default_dir());
-    let kind = match kind {
-        Some(k) => k,
-        None => match manager.resolve(EMBEDDING_MODEL) {
-            Ok(_) => MatcherKind::Hybrid,
-            Err(e) => {
-                tracing::warn!("{e}");
-                eprintln!("note: using the lexical matcher; for meaning-based matching run `cuecard models install {EMBEDDING_MODEL}`");
-                MatcherKind::Bm25
-            }
-        },
-    };
-    let matcher: Box<dyn Matcher> = match kind {
-        MatcherKind::Bm25 => {
-            let m = LexicalMatcher::new(store)?;
-            Box::new(match threshold {
-                Some(t) => m.with_threshold(t),
-                None => m,
-            })
-        }
-        MatcherKind::Semantic | MatcherKind::Hybrid => {
-            let embedder = Embedder::load(&manager.resolve(EMBEDDING_MODEL)?)?;
-            let fusion = if kind == MatcherKind::Semantic { Fusion::Semantic } else { Fusion::Hybrid };
-            let m = SemanticMatcher::new(store, embedder, fusion)?;
-            Box::new(match threshold {
-                Some(t) => m.with_threshold(t),
-                None => m,
-            })
-        }
-    };
-    Ok((matcher, library))
-}
-
-/// The matcher and library a command works with: an explicit YAML folder (indexed into
-/// a throwaway in-memory database), or the library imported into the user's database.
-pub fn open_library(
-    db: &std::path::Path,
-    dir: Option<&std::path::Path>,
-) -> anyhow::Result<(cuecard_engine::store::Store, cuecard_engine::library::Library)> {
-    use anyhow::Context;
-    use cuecard_engine::store::Store;
-    match dir {
-        Some(dir) => {
-            let lib = cuecard_engine::library::load_dir(dir)?;
-            let mut store = Store::open_in_memory()?;
-            store.replace_library(&lib, &dir.display().to_string())?;
-            Ok((store, lib))
-        }
-        None => {
-            let mut store = Store::open(db)?;
-            store.ensure_library().context("loading the objection library")?;
-            let lib = store.library()?;
-            Ok((store, lib))
-        }
+    let built = cuecard_engine::setup::build_matcher(
+        kind,
+        db,
+        dir,
+        threshold,
+        &ModelManager::new(ModelManager::default_dir()),
+    )?;
+    if let Some(note) = &built.note {
+        eprintln!("note: {note}");
     }
+    Ok((built.matcher, built.library))
 }

@@ -14,6 +14,7 @@ pub mod library;
 pub mod matcher;
 pub mod models;
 pub mod session;
+pub mod setup;
 pub mod store;
 pub mod transcribe;
 pub mod vad;

@@ -51,6 +51,8 @@ pub struct SessionParts {
 
 pub struct SessionHandle {
     pub events: Receiver<Event>,
+    /// The call's row in the history database (`None` when the session is not recorded).
+    pub call_id: Option<i64>,
     stop: Arc<AtomicBool>,
     feeder: Option<JoinHandle<Result<(), Error>>>,
     asr: Option<JoinHandle<Result<Summary, Error>>>,
@@ -182,7 +184,7 @@ pub fn start(parts: SessionParts, cfg: SessionConfig) -> Result<SessionHandle, E
             .map_err(|e| Error::Internal(format!("cannot start speech thread: {e}")))?
     };
 
-    Ok(SessionHandle { events: rx, stop, feeder: Some(feeder), asr: Some(asr) })
+    Ok(SessionHandle { events: rx, call_id, stop, feeder: Some(feeder), asr: Some(asr) })
 }
 
 /// The audio thread's state: VAD per channel, recording, meters, and what it tells.

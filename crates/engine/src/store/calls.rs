@@ -110,6 +110,19 @@ impl Store {
         Ok(())
     }
 
+    /// The latest card of `objection_id` in call `call_id` (where the rep's feedback on
+    /// what the overlay shows belongs), or `None` if that call showed no such card.
+    pub fn latest_card(&self, call_id: i64, objection_id: &str) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT id FROM cards WHERE call_id = ?1 AND objection_id = ?2 ORDER BY audio_ms DESC, id DESC LIMIT 1",
+                params![call_id, objection_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .doing("finding a card")
+    }
+
     pub fn end_call(&self, call_id: i64, summary: &Summary, status: &str) -> Result<(), StoreError> {
         let json = serde_json::to_string(summary).unwrap_or_default();
         self.conn
