@@ -43,17 +43,18 @@ fn search_explains_what_fires_and_what_does_not() {
 }
 
 #[test]
-fn eval_scores_our_own_labelled_set() {
+fn eval_scores_our_held_out_set() {
     let home = tempfile::tempdir().unwrap();
-    let out = ok(cuecard(home.path()).args(["eval", "--json"]).arg(repo("tests/fixtures/utterances.jsonl")));
+    let out = ok(cuecard(home.path()).args(["eval", "--json"]).arg(repo("tests/fixtures/heldout-utterances.jsonl")));
     let r: Value = serde_json::from_str(&out).unwrap();
     assert!(r["items"].as_u64().unwrap() >= 200, "{r}");
     assert_eq!(r["per_category"].as_object().unwrap().len(), 14, "{r}");
     let acc = r["accuracy"].as_f64().unwrap();
     let fa = r["false_alarm_rate"].as_f64().unwrap();
-    // The default (hybrid) matcher measured 0.65 accuracy at 0.05 false alarms on this
-    // set, its calibration set: these floors are a regression alarm, not the target.
+    // The default (hybrid) matcher measured 0.72 accuracy at 0.03 false alarms on this
+    // set, written independently of the library and never trained or calibrated on:
+    // these floors are a regression alarm, not the target.
     assert_eq!(r["matcher"], "hybrid", "{r}");
-    assert!(acc >= 0.60, "accuracy {acc}");
-    assert!(fa <= 0.08, "false alarms {fa}");
+    assert!(acc >= 0.68, "accuracy {acc}");
+    assert!(fa <= 0.05, "false alarms {fa}");
 }

@@ -66,7 +66,8 @@ pub fn run(cmd: LibraryCommand, db: &Path) -> anyhow::Result<ExitCode> {
                 cuecard_engine::models::ModelManager::new(cuecard_engine::models::ModelManager::default_dir());
             if let Ok(dir) = manager.resolve(super::EMBEDDING_MODEL) {
                 let embedder = cuecard_engine::embed::Embedder::load(&dir)?;
-                let n = cuecard_engine::matcher::ensure_vectors(&mut store, &embedder)?;
+                let mut cache = cuecard_engine::setup::matcher_cache(&manager)?;
+                let n = cuecard_engine::matcher::ensure_vectors(&mut store, Some(&mut cache), &embedder)?;
                 eprintln!("embedded {n} new or changed phrasings with {}", embedder.model_id());
             }
             println!(

@@ -105,7 +105,9 @@ pub fn build_matcher(
         MatcherKind::Semantic | MatcherKind::Hybrid => {
             let embedder = Embedder::load(&models.resolve(EMBEDDING_MODEL)?)?;
             let fusion = if kind == MatcherKind::Semantic { Fusion::Semantic } else { Fusion::Hybrid };
-            let m = SemanticMatcher::new(store, embedder, fusion)?;
+            // A read-only models folder only costs speed: the library's database caches instead.
+            let cache = matcher_cache(models).map_err(|e| tracing::warn!("matcher cache unavailable: {e}")).ok();
+            let m = SemanticMatcher::with_cache(store, cache, embedder, fusion)?;
             Box::new(match threshold {
                 Some(t) => m.with_threshold(t),
                 None => m,
@@ -114,6 +116,15 @@ pub fn build_matcher(
     };
     Ok(BuiltMatcher { matcher, library, kind, note })
 }
+
+/// Where embeddings of library phrasings and trained classifiers are cached: beside the
+/// models, shared by every database and library folder on the machine (keyed by model
+/// and text, and by everything a classifier learned from), so each is computed once.
+pub fn matcher_cache(models: &ModelManager) -> Result<Store, SetupError> {
+    Ok(Store::open(&models.dir().join(MATCHER_CACHE_FILE))?)
+}
+
+pub const MATCHER_CACHE_FILE: &str = "matcher-cache.db";
 
 /// The store and library a matcher works with: an explicit YAML folder (indexed into a
 /// throwaway in-memory database), or the library imported into the user's database

@@ -3,6 +3,7 @@
 //! Matchers sit behind [`Matcher`] so a lexical and a semantic one can be compared on
 //! the same evaluation set.
 
+mod classifier;
 mod lexical;
 mod rules;
 mod semantic;

@@ -96,6 +96,16 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (model_id, text)
     ) WITHOUT ROWID;
     "#,
+    // 3: trained objection classifiers, keyed by a hash of everything they were trained
+    // on, so the library is learned once per change, not on every start.
+    r#"
+    CREATE TABLE classifiers (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        header TEXT NOT NULL,
+        weights BLOB NOT NULL
+    );
+    "#,
 ];
 
 pub(super) fn apply(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {

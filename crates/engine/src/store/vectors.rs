@@ -25,7 +25,8 @@ impl Store {
         rows.collect::<Result<_, _>>().doing("reading cached embeddings")
     }
 
-    /// Stores new vectors and drops those of texts no longer in the library, atomically.
+    /// Stores new vectors, atomically. A cache shared by several libraries keeps them
+    /// all; a library's own database prunes with [`Store::prune_vectors`].
     pub fn put_vectors(&mut self, model_id: &str, vectors: &[(String, Vec<f32>)]) -> Result<(), StoreError> {
         let tx = self.conn.transaction().doing("saving embeddings")?;
         {
@@ -36,12 +37,45 @@ impl Store {
                 put.execute(params![model_id, text, to_blob(v)]).doing("saving embeddings")?;
             }
         }
-        tx.execute(
-            "DELETE FROM embeddings WHERE model_id = ?1 AND text NOT IN (SELECT text FROM phrasings)",
-            params![model_id],
-        )
-        .doing("pruning stale embeddings")?;
         tx.commit().doing("saving embeddings")
+    }
+
+    /// Drops vectors of texts no longer in this database's library.
+    pub fn prune_vectors(&mut self, model_id: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "DELETE FROM embeddings WHERE model_id = ?1 AND text NOT IN (SELECT text FROM phrasings)",
+                params![model_id],
+            )
+            .doing("pruning stale embeddings")?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// A trained classifier saved under `key`: its JSON header and weights.
+    pub fn cached_classifier(&self, key: &str) -> Result<Option<(String, Vec<f32>)>, StoreError> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row("SELECT header, weights FROM classifiers WHERE key = ?1", params![key], |r| {
+                Ok((r.get::<_, String>(0)?, from_blob(&r.get::<_, Vec<u8>>(1)?)))
+            })
+            .optional()
+            .doing("reading the trained classifier")
+    }
+
+    /// Saves a trained classifier, keeping the few most recent (libraries being edited,
+    /// several teams' libraries on one machine).
+    pub fn put_classifier(&mut self, key: &str, header: &str, weights: &[f32]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().doing("saving the trained classifier")?;
+        tx.execute("DELETE FROM classifiers WHERE id NOT IN (SELECT id FROM classifiers ORDER BY id DESC LIMIT 3)", [])
+            .doing("saving the trained classifier")?;
+        tx.execute(
+            "INSERT OR REPLACE INTO classifiers(key, header, weights) VALUES (?1, ?2, ?3)",
+            params![key, header, to_blob(weights)],
+        )
+        .doing("saving the trained classifier")?;
+        tx.commit().doing("saving the trained classifier")
     }
 }
 
@@ -51,6 +85,8 @@ mod tests {
     fn vectors_round_trip_and_stale_ones_are_pruned() {
         let mut s = super::Store::open_in_memory().unwrap();
         s.put_vectors("m", &[("gone".into(), vec![1.0, -2.5])]).unwrap();
+        assert_eq!(s.cached_vectors("m").unwrap().len(), 1);
+        s.prune_vectors("m").unwrap();
         assert!(s.cached_vectors("m").unwrap().is_empty(), "text not in the library is pruned");
         let lib = crate::library::load_default().unwrap();
         s.replace_library(&lib, "test").unwrap();

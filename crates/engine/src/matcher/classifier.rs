@@ -1,0 +1,317 @@
+//! A linear classifier over what a prospect said, trained on the library itself:
+//! every trigger phrasing is an example of its objection's category, every
+//! must-not-fire and not-objection phrasing an example of "none".
+//!
+//! Features: the sentence embedding, word 1–2-gram and character 2–5-gram TF-IDF
+//! (polarity words such as "isn't", "approved" and question forms carry the
+//! none-vs-objection signal the embedding alone blurs), and the similarity to the
+//! nearest examples of each class. Multinomial logistic regression, class-balanced,
+//! L2-regularised, trained full-batch with Adam from zero: deterministic.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// Bump when features or training change, so cached models are retrained.
+const VERSION: &str = "clf-v1";
+const EMBED_SCALE: f32 = 2.0;
+const KNN_SCALE: f32 = 4.0;
+/// Neighbours averaged per class for the similarity feature.
+const KNN_K: usize = 2;
+const ITERATIONS: usize = 400;
+const LEARNING_RATE: f32 = 0.05;
+/// Inverse regularisation strength (as in scikit-learn's `C`).
+const C: f32 = 32.0;
+/// Character n-grams seen in fewer examples than this are noise.
+const CHAR_MIN_DF: usize = 2;
+const TRAINING_THREADS: usize = 2;
+pub const NONE: &str = "none";
+
+pub struct Example<'a> {
+    pub text: &'a str,
+    /// `None` for phrasings that must not fire.
+    pub category: Option<&'a str>,
+    pub embedding: &'a [f32],
+}
+
+#[derive(Serialize, Deserialize)]
+struct Header {
+    version: String,
+    classes: Vec<String>,
+    embed_dim: usize,
+    /// Vocabulary terms in feature order ("w:..." words, "c:..." character n-grams).
+    terms: Vec<String>,
+    idf: Vec<f32>,
+}
+
+pub struct Classifier {
+    header: Header,
+    index: HashMap<String, usize>,
+    /// Training embeddings and their class, for the neighbour feature.
+    neighbours: Vec<(usize, Vec<f32>)>,
+    /// classes × dim, row-major; the bias is the last column.
+    weights: Vec<f32>,
+    dim: usize,
+}
+
+/// Sparse feature vector: (index, value).
+type Features = Vec<(usize, f32)>;
+
+fn word_terms(text: &str) -> Vec<String> {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> =
+        lower.split(|c: char| !c.is_alphanumeric() && c != '_').filter(|w| w.chars().count() >= 2).collect();
+    let mut out: Vec<String> = words.iter().map(|w| format!("w:{w}")).collect();
+    out.extend(words.windows(2).map(|p| format!("w:{} {}", p[0], p[1])));
+    out
+}
+
+fn char_terms(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for word in text.to_lowercase().split_whitespace() {
+        let padded: Vec<char> = format!(" {word} ").chars().collect();
+        for n in 2..=5 {
+            if padded.len() < n {
+                break;
+            }
+            out.extend(padded.windows(n).map(|g| format!("c:{}", g.iter().collect::<String>())));
+        }
+    }
+    out
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// What a trained model depends on: change any of it and the cache key changes.
+pub fn cache_key(model_id: &str, examples: &[Example<'_>]) -> String {
+    let mut h = Sha256::new();
+    h.update(VERSION.as_bytes());
+    h.update(model_id.as_bytes());
+    for e in examples {
+        h.update(e.text.as_bytes());
+        h.update([0]);
+        h.update(e.category.unwrap_or(NONE).as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
+}
+
+impl Classifier {
+    /// The category probabilities for one utterance ("none" included), by class name.
+    pub fn classes(&self) -> &[String] {
+        &self.header.classes
+    }
+
+    fn base(&self) -> usize {
+        self.header.embed_dim + self.header.classes.len()
+    }
+
+    /// Per-class mean similarity of the `KNN_K` nearest training examples.
+    fn neighbour_features(&self, embedding: &[f32], skip: Option<&[f32]>) -> Vec<f32> {
+        let k = self.header.classes.len();
+        let mut top: Vec<[f32; KNN_K]> = vec![[-1.0; KNN_K]; k];
+        for (class, v) in &self.neighbours {
+            if skip.is_some_and(|s| s == v.as_slice()) {
+                continue;
+            }
+            let sim = dot(embedding, v);
+            let t = &mut top[*class];
+            if sim > t[KNN_K - 1] {
+                t[KNN_K - 1] = sim;
+                t.sort_by(|a, b| b.total_cmp(a));
+            }
+        }
+        top.iter().map(|t| t.iter().sum::<f32>() / KNN_K as f32).collect()
+    }
+
+    fn features(&self, text: &str, embedding: &[f32], skip_self: bool) -> Features {
+        let mut f: Features = embedding.iter().enumerate().map(|(i, &x)| (i, x * EMBED_SCALE)).collect();
+        let knn = self.neighbour_features(embedding, skip_self.then_some(embedding));
+        f.extend(knn.into_iter().enumerate().map(|(i, x)| (self.header.embed_dim + i, x * KNN_SCALE)));
+        for terms in [word_terms(text), char_terms(text)] {
+            let mut tf: HashMap<usize, f32> = HashMap::new();
+            for t in terms {
+                if let Some(&i) = self.index.get(&t) {
+                    *tf.entry(i).or_default() += 1.0;
+                }
+            }
+            let mut block: Vec<(usize, f32)> =
+                tf.into_iter().map(|(i, c)| (i, (1.0 + c.ln()) * self.header.idf[i - self.base()])).collect();
+            let norm = block.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                block.iter_mut().for_each(|(_, v)| *v /= norm);
+            }
+            block.sort_by_key(|(i, _)| *i);
+            f.extend(block);
+        }
+        f
+    }
+
+    fn logits(&self, f: &Features) -> Vec<f32> {
+        (0..self.header.classes.len())
+            .map(|k| {
+                let row = &self.weights[k * self.dim..(k + 1) * self.dim];
+                row[self.dim - 1] + f.iter().map(|&(i, v)| row[i] * v).sum::<f32>()
+            })
+            .collect()
+    }
+
+    /// Probabilities per class (same order as [`Classifier::classes`]).
+    pub fn predict(&self, text: &str, embedding: &[f32]) -> Vec<f32> {
+        softmax(self.logits(&self.features(text, embedding, false)))
+    }
+
+    /// Learns from the library's examples. A few seconds for a few thousand phrasings.
+    pub fn train(examples: &[Example<'_>]) -> Classifier {
+        let mut classes: Vec<String> = examples.iter().filter_map(|e| e.category.map(str::to_owned)).collect();
+        classes.sort();
+        classes.dedup();
+        classes.push(NONE.to_owned());
+        let class_of = |e: &Example<'_>| classes.iter().position(|c| c == e.category.unwrap_or(NONE)).unwrap_or(0);
+        let labels: Vec<usize> = examples.iter().map(class_of).collect();
+        let embed_dim = examples.first().map_or(0, |e| e.embedding.len());
+
+        // Vocabulary and document frequencies.
+        let mut df: HashMap<String, usize> = HashMap::new();
+        for e in examples {
+            let mut seen: Vec<String> = word_terms(e.text).into_iter().chain(char_terms(e.text)).collect();
+            seen.sort();
+            seen.dedup();
+            for t in seen {
+                *df.entry(t).or_default() += 1;
+            }
+        }
+        let mut terms: Vec<String> =
+            df.iter().filter(|(t, &n)| t.starts_with("w:") || n >= CHAR_MIN_DF).map(|(t, _)| t.clone()).collect();
+        terms.sort();
+        let n = examples.len() as f32;
+        let idf: Vec<f32> = terms.iter().map(|t| ((1.0 + n) / (1.0 + df[t] as f32)).ln() + 1.0).collect();
+        let header = Header { version: VERSION.into(), classes, embed_dim, terms, idf };
+        let base = header.embed_dim + header.classes.len();
+        let index = header.terms.iter().enumerate().map(|(i, t)| (t.clone(), base + i)).collect();
+        let dim = base + header.terms.len() + 1;
+        let k = header.classes.len();
+        let neighbours = labels.iter().zip(examples).map(|(&l, e)| (l, e.embedding.to_vec())).collect();
+        let mut model = Classifier { header, index, neighbours, weights: vec![0.0; k * dim], dim };
+
+        // Leave-one-out neighbour features: an example must not find itself.
+        let feats: Vec<Features> = examples.iter().map(|e| model.features(e.text, e.embedding, true)).collect();
+        let mut counts = vec![0usize; k];
+        labels.iter().for_each(|&l| counts[l] += 1);
+        let weight: Vec<f32> = labels.iter().map(|&l| n / (k as f32 * counts[l].max(1) as f32) / n).collect();
+        let decay = 1.0 / (C * n);
+        let (mut m, mut v) = (vec![0.0f32; k * dim], vec![0.0f32; k * dim]);
+        let mut grad = vec![0.0f32; k * dim];
+        // A fixed split (not the core count) keeps the trained model the same everywhere.
+        let chunk = feats.len().div_ceil(TRAINING_THREADS).max(1);
+        for t in 1..=ITERATIONS {
+            // Each thread sums the gradient of its share of the examples; the shares are
+            // added in a fixed order, so training stays deterministic.
+            let partials: Vec<Vec<f32>> = std::thread::scope(|scope| {
+                let model = &model;
+                let handles: Vec<_> = feats
+                    .chunks(chunk)
+                    .zip(labels.chunks(chunk))
+                    .zip(weight.chunks(chunk))
+                    .map(|((fs, ys), ws)| {
+                        scope.spawn(move || {
+                            let mut g = vec![0.0f32; k * dim];
+                            for ((f, &y), &w) in fs.iter().zip(ys).zip(ws) {
+                                let p = softmax(model.logits(f));
+                                for (c, pc) in p.into_iter().enumerate() {
+                                    let gc = (pc - if c == y { 1.0 } else { 0.0 }) * w;
+                                    let row = &mut g[c * dim..(c + 1) * dim];
+                                    f.iter().for_each(|&(i, x)| row[i] += gc * x);
+                                    row[dim - 1] += gc;
+                                }
+                            }
+                            g
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+            });
+            grad.iter_mut().zip(&model.weights).for_each(|(g, w)| *g = w * decay);
+            for part in partials {
+                grad.iter_mut().zip(part).for_each(|(g, p)| *g += p);
+            }
+            let (b1, b2) = (1.0 - 0.9f32.powi(t as i32), 1.0 - 0.999f32.powi(t as i32));
+            for (((w, g), m), v) in model.weights.iter_mut().zip(&grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+                *m = 0.9 * *m + 0.1 * g;
+                *v = 0.999 * *v + 0.001 * g * g;
+                *w -= LEARNING_RATE * (*m / b1) / ((*v / b2).sqrt() + 1e-8);
+            }
+        }
+        model
+    }
+
+    /// (header JSON, weights) for the store.
+    pub fn to_parts(&self) -> (String, Vec<f32>) {
+        (serde_json::to_string(&self.header).unwrap_or_default(), self.weights.clone())
+    }
+
+    /// Rebuilds a cached model; `None` when it does not fit (older format).
+    pub fn from_parts(header: &str, weights: Vec<f32>, examples: &[Example<'_>]) -> Option<Classifier> {
+        let header: Header = serde_json::from_str(header).ok()?;
+        if header.version != VERSION {
+            return None;
+        }
+        let base = header.embed_dim + header.classes.len();
+        let dim = base + header.terms.len() + 1;
+        if weights.len() != dim * header.classes.len() {
+            return None;
+        }
+        let index = header.terms.iter().enumerate().map(|(i, t)| (t.clone(), base + i)).collect();
+        let class_of = |e: &Example<'_>| header.classes.iter().position(|c| c == e.category.unwrap_or(NONE));
+        let neighbours = examples.iter().map(|e| Some((class_of(e)?, e.embedding.to_vec()))).collect::<Option<_>>()?;
+        Some(Classifier { header, index, neighbours, weights, dim })
+    }
+}
+
+fn softmax(mut z: Vec<f32>) -> Vec<f32> {
+    let max = z.iter().copied().fold(f32::MIN, f32::max);
+    let mut sum = 0.0;
+    z.iter_mut().for_each(|x| {
+        *x = (*x - max).exp();
+        sum += *x
+    });
+    z.iter_mut().for_each(|x| *x /= sum);
+    z
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_are_words_bigrams_and_padded_character_ngrams() {
+        assert_eq!(word_terms("It's too pricey!"), ["w:it", "w:too", "w:pricey", "w:it too", "w:too pricey"]);
+        let c = char_terms("no");
+        assert!(c.contains(&"c: n".to_owned()) && c.contains(&"c: no ".to_owned()), "{c:?}");
+    }
+
+    #[test]
+    fn learns_to_separate_classes_from_words_and_vectors() {
+        // Unit vectors at an angle: each class has its own direction.
+        let e = |deg: f32| vec![deg.to_radians().cos(), deg.to_radians().sin()];
+        let v = [e(0.0), e(10.0), e(80.0), e(90.0), e(40.0), e(50.0)];
+        let a = e(5.0);
+        let examples = [
+            Example { text: "way too expensive", category: Some("price"), embedding: &v[0] },
+            Example { text: "costs too much money", category: Some("price"), embedding: &v[1] },
+            Example { text: "we have no budget", category: Some("budget"), embedding: &v[2] },
+            Example { text: "the budget is frozen", category: Some("budget"), embedding: &v[3] },
+            Example { text: "the price is fine", category: None, embedding: &v[4] },
+            Example { text: "budget approved already", category: None, embedding: &v[5] },
+        ];
+        let m = Classifier::train(&examples);
+        let p = m.predict("much too expensive", &a);
+        let best = (0..p.len()).max_by(|&i, &j| p[i].total_cmp(&p[j])).unwrap();
+        assert_eq!(m.classes()[best], "price", "{p:?}");
+        let (header, weights) = m.to_parts();
+        let again = Classifier::from_parts(&header, weights, &examples).expect("round trip");
+        assert_eq!(again.predict("much too expensive", &a), p);
+    }
+}
