@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// Bump when features or training change, so cached models are retrained.
-const VERSION: &str = "clf-v1";
+const VERSION: &str = "clf-v2";
 const EMBED_SCALE: f32 = 2.0;
 const KNN_SCALE: f32 = 4.0;
 /// Neighbours averaged per class for the similarity feature.
@@ -139,11 +139,12 @@ impl Classifier {
             }
             let mut block: Vec<(usize, f32)> =
                 tf.into_iter().map(|(i, c)| (i, (1.0 + c.ln()) * self.header.idf[i - self.base()])).collect();
+            // Sorted before summing: a hash map's order would change the norm's last bit.
+            block.sort_by_key(|(i, _)| *i);
             let norm = block.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
             if norm > 0.0 {
                 block.iter_mut().for_each(|(_, v)| *v /= norm);
             }
-            block.sort_by_key(|(i, _)| *i);
             f.extend(block);
         }
         f
