@@ -284,7 +284,7 @@ impl Feeder<'_> {
                 .iter()
                 .zip(self.speakers)
                 .map(|(samples, &speaker)| {
-                    let ms = samples.iter().map(|x| x * x).sum::<f32>() / samples.len().max(1) as f32;
+                    let ms = crate::audio::mean_square(samples);
                     ChannelLevel { speaker, rms_db: (10.0 * ms.max(1e-10).log10()).max(-100.0) }
                 })
                 .collect();

@@ -147,7 +147,7 @@ impl Segmenter {
     }
 
     fn process_frame(&mut self, frame: &[f32], out: &mut Vec<Segment>) {
-        let energy = frame.iter().map(|s| s * s).sum::<f32>() / frame.len() as f32;
+        let energy = crate::audio::mean_square(frame);
         let db = 10.0 * energy.max(1e-10).log10();
         let threshold = (self.noise_db + self.cfg.above_floor_db).max(self.cfg.min_level_dbfs);
         let voiced = db > threshold;

@@ -23,6 +23,11 @@ pub const ENGINE_RATE: u32 = 16_000;
 /// Sources hand out chunks no longer than this, so streaming stays fine-grained.
 pub const MAX_CHUNK_MS: u32 = 100;
 
+/// Mean of the squared samples (0 for none): loudness for VAD, meters and silence checks.
+pub fn mean_square(samples: &[f32]) -> f32 {
+    samples.iter().map(|x| x * x).sum::<f32>() / samples.len().max(1) as f32
+}
+
 /// Planar samples: one `Vec` per channel, all the same length, at the source's rate.
 #[derive(Debug, Clone, Default)]
 pub struct AudioChunk {

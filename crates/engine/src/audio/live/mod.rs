@@ -225,7 +225,7 @@ impl LiveSource {
     fn watch_silence(&mut self, chunk: &[Vec<f32>]) {
         let now = Instant::now();
         for (i, samples) in chunk.iter().enumerate() {
-            let rms = (samples.iter().map(|x| x * x).sum::<f32>() / samples.len().max(1) as f32).sqrt();
+            let rms = super::mean_square(samples).sqrt();
             let feed = &mut self.feeds[i];
             if rms >= SILENCE_RMS {
                 feed.last_sound = now;
@@ -267,9 +267,6 @@ impl AudioSource for LiveSource {
         let now = Instant::now();
         if due_at > now {
             std::thread::sleep(due_at - now);
-        }
-        if self.stop.load(Ordering::SeqCst) {
-            return Ok(None);
         }
         self.drain_capture_messages()?;
         let frames = FRAMES_PER_CHUNK as usize;
