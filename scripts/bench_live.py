@@ -80,7 +80,9 @@ def main():
     ap.add_argument("--bin", default="target/release/cuecard")
     ap.add_argument("--soak", type=float, default=0, help="loop the calls for this many seconds")
     ap.add_argument("extra", nargs="*")
-    a = ap.parse_args()
+    # Anything argparse does not know goes to cuecard (e.g. `-- --asr-prompt off`).
+    a, rest = ap.parse_known_args()
+    a.extra += [x for x in rest if x != "--"]
     out = tempfile.mkdtemp(prefix="cuecard-live-")
     subprocess.run([sys.executable, "scripts/synth_call.py", a.calls, "--all", out], check=True, stdout=subprocess.DEVNULL)
     ids = [json.loads(l)["id"] for l in open(a.calls) if l.strip()]
@@ -138,6 +140,7 @@ def soak(pulse, a, ids, out):
     pairs = [sides(os.path.join(out, c + ".wav"), os.path.join(out, c)) for c in ids]
     listen = Listen(pulse, a.bin, a.extra)
     pid, start, cpu0 = listen.proc.pid, time.monotonic(), cpu_s(listen.proc.pid)
+    t_start = start
     samples, i = [], 0
     while time.monotonic() - start < a.soak:
         rep, prospect = pairs[i % len(pairs)]
@@ -148,6 +151,7 @@ def soak(pulse, a, ids, out):
             time.sleep(5)
     elapsed, cpu = time.monotonic() - start, cpu_s(pid) - cpu0
     listen.stop()
+    cards = [arrived - t_start for arrived, e in listen.lines if e["type"] == "card"]
     rss = [r for _, r in samples]
     third = max(1, len(rss) // 3)
     print(json.dumps({"mode": "soak", "seconds": round(elapsed), "calls_played": i,
@@ -155,7 +159,13 @@ def soak(pulse, a, ids, out):
                       "rss_mb_first_third_median": round(statistics.median(rss[:third]), 1),
                       "rss_mb_last_third_median": round(statistics.median(rss[-third:]), 1),
                       "rss_mb_peak": round(max(rss), 1),
-                      "cards": sum(1 for _, e in listen.lines if e["type"] == "card")}, indent=1))
+                      # Median per minute: growth that levels off (buffers reaching their
+                      # largest size) versus a leak (keeps climbing).
+                      "rss_mb_per_minute": [round(statistics.median([r for t, r in samples if m * 60 <= t < (m + 1) * 60]), 1)
+                                            for m in range(int(elapsed // 60)) if any(m * 60 <= t < (m + 1) * 60 for t, _ in samples)],
+                      "cards": len(cards),
+                      # Coaching must not fade as the session ages: cards per third of it.
+                      "cards_per_third": [sum(1 for t in cards if k * elapsed / 3 <= t < (k + 1) * elapsed / 3) for k in range(3)]}, indent=1))
 
 if __name__ == "__main__":
     main()

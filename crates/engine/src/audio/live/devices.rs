@@ -2,8 +2,9 @@
 //! (prospect), by the ids `cuecard devices` prints or by the system defaults.
 
 use cpal::traits::{DeviceTrait, HostTrait};
-use cpal::{Device, DeviceId, Host};
+use cpal::{Device, DeviceId, Host, HostId};
 use serde::Serialize;
+use std::sync::{Arc, Mutex};
 
 use super::super::AudioError;
 
@@ -57,7 +58,11 @@ fn name_of(d: &Device) -> String {
 
 /// PulseAudio (also PipeWire's pulse server) names a sink's loopback `<sink>.monitor`.
 fn is_pulse(host: &Host) -> bool {
-    host.id().name().eq_ignore_ascii_case("pulseaudio")
+    is_pulse_id(host.id())
+}
+
+fn is_pulse_id(id: HostId) -> bool {
+    id.name().eq_ignore_ascii_case("pulseaudio")
 }
 
 fn monitor_of(host: &Host, sink: &Device) -> Option<Device> {
@@ -66,15 +71,48 @@ fn monitor_of(host: &Host, sink: &Device) -> Option<Device> {
     host.device_by_id(&monitor)
 }
 
+/// Hosts made so far, one per audio system for the whole process. Making cpal's
+/// PulseAudio host opens a server connection (with its own thread) that is not closed
+/// when the host is dropped: one per presence check or device listing piled up until
+/// the server refused new clients (64 by default) a few minutes into a live call.
+static HOSTS: Mutex<Vec<(HostId, Arc<Host>)>> = Mutex::new(Vec::new());
+
+fn shared_host(id: HostId) -> Result<Arc<Host>, cpal::Error> {
+    let mut hosts = HOSTS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, host)) = hosts.iter().find(|(i, _)| *i == id) {
+        return Ok(host.clone());
+    }
+    let host = Arc::new(cpal::host_from_id(id)?);
+    hosts.push((id, host.clone()));
+    Ok(host)
+}
+
+/// Drops a host whose connection failed (the sound server restarted): the next use
+/// connects again.
+fn forget_host(id: HostId) {
+    HOSTS.lock().unwrap_or_else(|p| p.into_inner()).retain(|(i, _)| *i != id);
+}
+
+/// cpal's default host (PulseAudio when its server runs, else the platform's own), shared.
+fn default_host() -> Result<Arc<Host>, AudioError> {
+    let hosts = cpal::available_hosts();
+    let id = hosts.iter().find(|h| is_pulse_id(**h)).or(hosts.first()).copied();
+    let unavailable = |reason: String| AudioError::Device { device: "default audio system".into(), reason };
+    let id = id.ok_or_else(|| unavailable("no audio system is available".into()))?;
+    shared_host(id).map_err(|e| unavailable(e.to_string()))
+}
+
 /// Every input and output of every available host, defaults first.
 pub fn list_devices() -> Result<Vec<DeviceInfo>, AudioError> {
     let mut out = Vec::new();
     for host_id in cpal::available_hosts() {
-        let Ok(host) = cpal::host_from_id(host_id) else { continue };
+        let Ok(host) = shared_host(host_id) else { continue };
         let default_in = host.default_input_device().map(|d| id_string(&d));
         let default_out = host.default_output_device().map(|d| id_string(&d));
-        let devices =
-            host.devices().map_err(|e| AudioError::Device { device: host_id.name().into(), reason: e.to_string() })?;
+        let devices = host.devices().map_err(|e| {
+            forget_host(host_id);
+            AudioError::Device { device: host_id.name().into(), reason: e.to_string() }
+        })?;
         for d in devices {
             let id = id_string(&d);
             if d.supports_input() {
@@ -118,8 +156,8 @@ fn parse_id(text: &str) -> Result<DeviceId, AudioError> {
     })
 }
 
-fn host_for(id: &DeviceId) -> Result<Host, AudioError> {
-    cpal::host_from_id(id.host())
+fn host_for(id: &DeviceId) -> Result<Arc<Host>, AudioError> {
+    shared_host(id.host())
         .map_err(|e| AudioError::Device { device: id.to_string(), reason: format!("audio system unavailable: {e}") })
 }
 
@@ -149,7 +187,7 @@ pub fn resolve(side: Side, wanted: Option<&str>) -> Result<Resolved, AudioError>
 }
 
 fn default_device(side: Side) -> Result<Device, AudioError> {
-    let host = cpal::default_host();
+    let host = default_host()?;
     let missing = |hint: &str| AudioError::NoDevice { device: format!("default {}", side.label()), hint: hint.into() };
     match side {
         Side::Mic => host
@@ -178,9 +216,16 @@ fn default_device(side: Side) -> Result<Device, AudioError> {
 /// one, so a lost headset has to be noticed by looking. `None`: cannot tell cheaply.
 pub fn still_present(id: &str) -> Option<bool> {
     let id: DeviceId = id.parse().ok()?;
-    if !id.host().name().eq_ignore_ascii_case("pulseaudio") {
+    if !is_pulse_id(id.host()) {
         return None;
     }
-    let host = cpal::host_from_id(id.host()).ok()?;
-    Some(host.device_by_id(&id).is_some())
+    let host = shared_host(id.host()).ok()?;
+    match host.devices() {
+        Ok(mut devices) => Some(devices.any(|d| d.id().is_ok_and(|d| d == id))),
+        Err(e) => {
+            tracing::debug!("listing PulseAudio devices: {e}");
+            forget_host(id.host());
+            None
+        }
+    }
 }
