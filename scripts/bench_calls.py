@@ -9,7 +9,7 @@ with `cuecard replay --json`, and every card is matched to the turn it fired on.
 Latency = card wall-clock time minus the end of the objection's audio (negative: the
 card came while the prospect was still talking). Needs a built cuecard and a model.
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile
+import argparse, json, os, re, statistics, subprocess, sys, tempfile
 
 def pct(xs, p):
     if not xs:
@@ -19,6 +19,18 @@ def pct(xs, p):
     lo, hi = int(k), min(int(k) + 1, len(xs) - 1)
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
+def words(text):
+    return re.findall(r"[a-z0-9']+", text.lower().replace("-", " "))
+
+def edits(ref, hyp):
+    """Word-level edit distance (substitutions + insertions + deletions)."""
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1]
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("calls")
@@ -26,13 +38,16 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--bin", default="target/release/cuecard")
     ap.add_argument("extra", nargs="*")
-    a = ap.parse_args()
+    # Anything argparse does not know goes to cuecard (e.g. `-- --asr-prompt off`).
+    a, rest = ap.parse_known_args()
+    a.extra += [x for x in rest if x != "--"]
     out = a.out or tempfile.mkdtemp(prefix="cuecard-bench-")
     os.makedirs(out, exist_ok=True)
     subprocess.run([sys.executable, "scripts/synth_call.py", a.calls, "--all", out], check=True, stdout=subprocess.DEVNULL)
     ids = [json.loads(l)["id"] for l in open(a.calls) if l.strip()]
     tot = dict(objections=0, caught=0, false_cards=0, wrong_category=0)
     lat, rtf, rss = [], [], []
+    wer_edits, wer_words = 0, 0
     for cid in ids:
         wav = os.path.join(out, cid + ".wav")
         man = json.load(open(wav + ".manifest.json"))
@@ -46,6 +61,12 @@ def main():
         summ = [e for e in ev if e["type"] == "summary"][0]
         rtf.append(summ["asr"]["real_time_factor"])
         turns = man["turns"]
+        # Word error rate of the final transcripts against the script, per speaker.
+        for side in ("rep", "prospect"):
+            ref = [w for t in turns if t["speaker"] == side for w in words(t["text"])]
+            hyp = [w for e in ev if e["type"] == "transcript" and e["final"] and e["speaker"] == side for w in words(e["text"])]
+            wer_edits += edits(ref, hyp)
+            wer_words += len(ref)
         hit_turns = set()
         false_here = 0
         for c in cards:
@@ -76,6 +97,7 @@ def main():
         "false_cards_per_call": tot["false_cards"] / len(ids),
         "latency_s_p50": round(pct(lat, 0.5), 2), "latency_s_p95": round(pct(lat, 0.95), 2),
         "latencies_s": [round(x, 2) for x in sorted(lat)],
+        "word_error_rate": round(wer_edits / max(wer_words, 1), 4),
         "rtf_median": round(statistics.median(rtf), 3), "peak_rss_mb_max": round(max(rss)),
     }, indent=1))
 

@@ -7,7 +7,7 @@ use clap::Args;
 use cuecard_engine::audio::AudioSource;
 use cuecard_engine::session::{self, SessionConfig, SessionParts};
 use cuecard_engine::store::Store;
-use cuecard_engine::transcribe::{Transcriber, TranscriberConfig};
+use cuecard_engine::transcribe::Transcriber;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -33,6 +33,11 @@ pub struct PipelineArgs {
     /// Whisper threads (default: up to 4, by core count).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Prime speech recognition with the library's names and acronyms (Gong, SOC 2, CISO…).
+    /// Off by default: on the dev calls it caught nothing more and made recognition slower.
+    #[arg(long, value_name = "on|off", default_value = "off", action = clap::ArgAction::Set, hide_possible_values = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub asr_prompt: bool,
     /// Do not save the call to the history database.
     #[arg(long)]
     pub no_record: bool,
@@ -50,7 +55,7 @@ pub struct Run {
 pub fn run(source: Box<dyn AudioSource>, a: &PipelineArgs, db: &Path, how: Run) -> anyhow::Result<ExitCode> {
     let model = super::models::resolve(a.model.as_deref())?;
     let (matcher, library) = super::build_matcher(a.matcher, db, a.library.as_deref(), a.threshold)?;
-    let mut tcfg = TranscriberConfig::default();
+    let mut tcfg = cuecard_engine::setup::transcriber_config(&library, a.asr_prompt);
     if let Some(t) = a.threads {
         tcfg.threads = t.max(1);
     }

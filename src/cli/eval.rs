@@ -213,7 +213,7 @@ fn score(set: &Path, items: &[Item], matcher: &mut dyn Matcher, sweep: bool) -> 
 }
 
 fn sweep_points(tops: &[(String, Option<(String, f32)>)]) -> Vec<SweepPoint> {
-    (20..=80)
+    (20..=98)
         .step_by(2)
         .map(|t| {
             let t = t as f32 / 100.0;

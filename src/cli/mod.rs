@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch; each sub-command lives in its own file.
 
+mod bench;
 mod coach;
 mod eval;
 mod history;
@@ -44,6 +45,9 @@ pub enum Command {
     Models(models::ModelsCommand),
     /// Past calls: list them, or show one call's transcript and cards.
     History(history::HistoryArgs),
+    /// Speed benchmarks (the matcher at the built-in and at a 10 000-objection library).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 pub fn init_logging(verbose: u8) {
@@ -71,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Library(c) => library::run(c, &db),
         Command::Models(c) => models::run(c),
         Command::History(a) => history::run(a, &db),
+        Command::Bench(c) => bench::run(c),
     }
 }
 

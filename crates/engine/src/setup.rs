@@ -6,6 +6,7 @@ use crate::library::{Library, LibraryError};
 use crate::matcher::{Fusion, LexicalMatcher, MatchError, Matcher, SemanticMatcher};
 use crate::models::{ModelError, ModelManager};
 use crate::store::{Store, StoreError};
+use crate::transcribe::TranscriberConfig;
 use std::path::Path;
 
 /// The embedding model every semantic matcher uses.
@@ -115,6 +116,15 @@ pub fn build_matcher(
         }
     };
     Ok(BuiltMatcher { matcher, library, kind, note })
+}
+
+/// Speech-recognition settings for a session over `library`: with `vocabulary_prompt`,
+/// whisper is primed with the library's proper nouns (see [`Library::asr_prompt`]).
+pub fn transcriber_config(library: &Library, vocabulary_prompt: bool) -> TranscriberConfig {
+    TranscriberConfig {
+        initial_prompt: if vocabulary_prompt { library.asr_prompt() } else { None },
+        ..TranscriberConfig::default()
+    }
 }
 
 /// Where embeddings of library phrasings and trained classifiers are cached: beside the

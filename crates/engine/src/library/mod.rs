@@ -125,12 +125,52 @@ impl Library {
         c
     }
 
-    /// Terms worth biasing speech recognition toward: cue words (competitor names,
-    /// compliance terms), most specific first.
-    pub fn vocabulary(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.objections.iter().flat_map(|o| o.cues.iter().cloned()).collect();
-        v.sort();
-        v.dedup();
-        v
+    /// A whisper initial prompt naming the library's proper nouns and acronyms
+    /// (competitor names, compliance terms): the words a small model misspells and the
+    /// matcher then misses. Lower-case cues are spelling variants of those and are left
+    /// out, as are repeats that differ only in spacing or case ("SOC 2", "SOC2").
+    /// `None` when the library has no such terms.
+    pub fn asr_prompt(&self) -> Option<String> {
+        // whisper keeps at most half its 448-token context for the prompt; stay well below.
+        const MAX_TERMS: usize = 40;
+        let mut seen = std::collections::HashSet::new();
+        let terms: Vec<&str> = self
+            .objections
+            .iter()
+            .flat_map(|o| o.cues.iter())
+            .map(|c| c.trim())
+            .filter(|c| c.chars().any(|ch| ch.is_uppercase()))
+            .filter(|c| seen.insert(c.chars().filter(|ch| ch.is_alphanumeric()).collect::<String>().to_lowercase()))
+            .take(MAX_TERMS)
+            .collect();
+        (!terms.is_empty()).then(|| format!("{}.", terms.join(", ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn objection(cues: &[&str]) -> Objection {
+        Objection {
+            id: "x".into(),
+            category: "competitor".into(),
+            title: "x".into(),
+            triggers: vec![],
+            must_not_fire: vec![],
+            cues: cues.iter().map(|c| c.to_string()).collect(),
+            responses: vec![],
+            source_file: String::new(),
+        }
+    }
+
+    #[test]
+    fn asr_prompt_keeps_proper_nouns_once_in_library_order() {
+        let lib = Library {
+            objections: vec![objection(&["Gong", "gong io", "SOC 2"]), objection(&["SOC2", "pen test", "CISO"])],
+            ..Library::default()
+        };
+        assert_eq!(lib.asr_prompt().as_deref(), Some("Gong, SOC 2, CISO."));
+        assert_eq!(Library { objections: vec![objection(&["pen test"])], ..Library::default() }.asr_prompt(), None);
     }
 }

@@ -8,12 +8,13 @@
 //! nearest examples of each class. Multinomial logistic regression, class-balanced,
 //! L2-regularised, trained full-batch with Adam from zero: deterministic.
 
+use super::vector_index::VectorIndex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// Bump when features or training change, so cached models are retrained.
-const VERSION: &str = "clf-v2";
+const VERSION: &str = "clf-v3";
 const EMBED_SCALE: f32 = 2.0;
 const KNN_SCALE: f32 = 4.0;
 /// Neighbours averaged per class for the similarity feature.
@@ -27,6 +28,8 @@ const CHAR_MIN_DF: usize = 2;
 const TRAINING_THREADS: usize = 2;
 pub const NONE: &str = "none";
 
+/// One training phrasing; the `i`-th example's embedding is row `i` of the
+/// [`VectorIndex`] given to [`Classifier::train`] and [`Classifier::predict`].
 pub struct Example<'a> {
     pub text: &'a str,
     /// `None` for phrasings that must not fire.
@@ -47,8 +50,8 @@ struct Header {
 pub struct Classifier {
     header: Header,
     index: HashMap<String, usize>,
-    /// Training embeddings and their class, for the neighbour feature.
-    neighbours: Vec<(usize, Vec<f32>)>,
+    /// Class of each training example, for the neighbour feature.
+    labels: Vec<usize>,
     /// classes × dim, row-major; the bias is the last column.
     weights: Vec<f32>,
     dim: usize,
@@ -80,10 +83,6 @@ fn char_terms(text: &str) -> Vec<String> {
     out
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 /// What a trained model depends on: change any of it and the cache key changes.
 pub fn cache_key(model_id: &str, examples: &[Example<'_>]) -> String {
     let mut h = Sha256::new();
@@ -108,27 +107,28 @@ impl Classifier {
         self.header.embed_dim + self.header.classes.len()
     }
 
-    /// Per-class mean similarity of the `KNN_K` nearest training examples.
-    fn neighbour_features(&self, embedding: &[f32], skip: Option<&[f32]>) -> Vec<f32> {
+    /// Per-class mean similarity of the `KNN_K` nearest training examples (without the
+    /// example itself, and its exact duplicates, when `leave_out` is set).
+    fn neighbour_features(&self, nearest: &VectorIndex, embedding: &[f32], leave_out: bool) -> Vec<f32> {
         let k = self.header.classes.len();
         let mut top: Vec<[f32; KNN_K]> = vec![[-1.0; KNN_K]; k];
-        for (class, v) in &self.neighbours {
-            if skip.is_some_and(|s| s == v.as_slice()) {
-                continue;
+        nearest.search(embedding, |row, sim| {
+            let Some(&class) = self.labels.get(row) else { return };
+            if leave_out && nearest.row(row) == embedding {
+                return;
             }
-            let sim = dot(embedding, v);
-            let t = &mut top[*class];
+            let t = &mut top[class];
             if sim > t[KNN_K - 1] {
                 t[KNN_K - 1] = sim;
                 t.sort_by(|a, b| b.total_cmp(a));
             }
-        }
+        });
         top.iter().map(|t| t.iter().sum::<f32>() / KNN_K as f32).collect()
     }
 
-    fn features(&self, text: &str, embedding: &[f32], skip_self: bool) -> Features {
+    fn features(&self, nearest: &VectorIndex, text: &str, embedding: &[f32], leave_out: bool) -> Features {
         let mut f: Features = embedding.iter().enumerate().map(|(i, &x)| (i, x * EMBED_SCALE)).collect();
-        let knn = self.neighbour_features(embedding, skip_self.then_some(embedding));
+        let knn = self.neighbour_features(nearest, embedding, leave_out);
         f.extend(knn.into_iter().enumerate().map(|(i, x)| (self.header.embed_dim + i, x * KNN_SCALE)));
         for terms in [word_terms(text), char_terms(text)] {
             let mut tf: HashMap<usize, f32> = HashMap::new();
@@ -160,12 +160,12 @@ impl Classifier {
     }
 
     /// Probabilities per class (same order as [`Classifier::classes`]).
-    pub fn predict(&self, text: &str, embedding: &[f32]) -> Vec<f32> {
-        softmax(self.logits(&self.features(text, embedding, false)))
+    pub fn predict(&self, nearest: &VectorIndex, text: &str, embedding: &[f32]) -> Vec<f32> {
+        softmax(self.logits(&self.features(nearest, text, embedding, false)))
     }
 
     /// Learns from the library's examples. A few seconds for a few thousand phrasings.
-    pub fn train(examples: &[Example<'_>]) -> Classifier {
+    pub fn train(examples: &[Example<'_>], nearest: &VectorIndex) -> Classifier {
         let mut classes: Vec<String> = examples.iter().filter_map(|e| e.category.map(str::to_owned)).collect();
         classes.sort();
         classes.dedup();
@@ -194,19 +194,29 @@ impl Classifier {
         let index = header.terms.iter().enumerate().map(|(i, t)| (t.clone(), base + i)).collect();
         let dim = base + header.terms.len() + 1;
         let k = header.classes.len();
-        let neighbours = labels.iter().zip(examples).map(|(&l, e)| (l, e.embedding.to_vec())).collect();
-        let mut model = Classifier { header, index, neighbours, weights: vec![0.0; k * dim], dim };
+        let mut model = Classifier { header, index, labels: labels.clone(), weights: vec![0.0; k * dim], dim };
 
+        // A fixed split (not the core count) keeps the trained model the same everywhere.
+        let chunk = examples.len().div_ceil(TRAINING_THREADS).max(1);
         // Leave-one-out neighbour features: an example must not find itself.
-        let feats: Vec<Features> = examples.iter().map(|e| model.features(e.text, e.embedding, true)).collect();
+        let feats: Vec<Features> = std::thread::scope(|scope| {
+            let model = &model;
+            let handles: Vec<_> = examples
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter().map(|e| model.features(nearest, e.text, e.embedding, true)).collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        });
         let mut counts = vec![0usize; k];
         labels.iter().for_each(|&l| counts[l] += 1);
         let weight: Vec<f32> = labels.iter().map(|&l| n / (k as f32 * counts[l].max(1) as f32) / n).collect();
         let decay = 1.0 / (C * n);
         let (mut m, mut v) = (vec![0.0f32; k * dim], vec![0.0f32; k * dim]);
         let mut grad = vec![0.0f32; k * dim];
-        // A fixed split (not the core count) keeps the trained model the same everywhere.
-        let chunk = feats.len().div_ceil(TRAINING_THREADS).max(1);
         for t in 1..=ITERATIONS {
             // Each thread sums the gradient of its share of the examples; the shares are
             // added in a fixed order, so training stays deterministic.
@@ -266,8 +276,8 @@ impl Classifier {
         }
         let index = header.terms.iter().enumerate().map(|(i, t)| (t.clone(), base + i)).collect();
         let class_of = |e: &Example<'_>| header.classes.iter().position(|c| c == e.category.unwrap_or(NONE));
-        let neighbours = examples.iter().map(|e| Some((class_of(e)?, e.embedding.to_vec()))).collect::<Option<_>>()?;
-        Some(Classifier { header, index, neighbours, weights, dim })
+        let labels = examples.iter().map(class_of).collect::<Option<_>>()?;
+        Some(Classifier { header, index, labels, weights, dim })
     }
 }
 
@@ -307,12 +317,13 @@ mod tests {
             Example { text: "the price is fine", category: None, embedding: &v[4] },
             Example { text: "budget approved already", category: None, embedding: &v[5] },
         ];
-        let m = Classifier::train(&examples);
-        let p = m.predict("much too expensive", &a);
+        let nearest = VectorIndex::build(2, v.iter().map(Vec::as_slice));
+        let m = Classifier::train(&examples, &nearest);
+        let p = m.predict(&nearest, "much too expensive", &a);
         let best = (0..p.len()).max_by(|&i, &j| p[i].total_cmp(&p[j])).unwrap();
         assert_eq!(m.classes()[best], "price", "{p:?}");
         let (header, weights) = m.to_parts();
         let again = Classifier::from_parts(&header, weights, &examples).expect("round trip");
-        assert_eq!(again.predict("much too expensive", &a), p);
+        assert_eq!(again.predict(&nearest, "much too expensive", &a), p);
     }
 }

@@ -8,9 +8,10 @@ mod lexical;
 mod rules;
 mod semantic;
 mod text;
+mod vector_index;
 
 pub use lexical::LexicalMatcher;
-pub use semantic::{ensure_vectors, Fusion, SemanticMatcher};
+pub use semantic::{ensure_vectors, EmbeddedUtterance, Fusion, SemanticMatcher};
 pub use text::Analyzer;
 
 use serde::Serialize;
