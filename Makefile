@@ -6,16 +6,26 @@ FIXTURES  := $(CURDIR)/target/fixtures
 # Tests keep their models and databases away from the user's own data.
 TEST_MODELS := $(CURDIR)/target/test-models
 
-.PHONY: demo test deps build-release build-debug fixtures lint bench-calls ui-test app-test
+.PHONY: demo test deps deps-app ui-dist build-release build-debug fixtures lint bench-calls ui-test app-test
 
 deps:
 	scripts/install-deps.sh
 
+# The desktop app's build packages too (WebKitGTK): tests and lint cover the app.
+deps-app:
+	scripts/install-deps.sh --app
+
 build-release: deps
 	$(CARGO) build --release --locked
 
-build-debug: deps
-	$(CARGO) build --locked --workspace --exclude cuecard-app --tests
+# The app embeds ui/dist at compile time.
+ui-dist:
+	cd ui && npm ci --no-audit --no-fund && npm run build
+
+# Everything in one invocation (CLI, app, tests), so features unify once and the engine
+# is compiled once; `cargo test` and scripts/app-e2e.sh reuse exactly this build.
+build-debug: deps-app ui-dist
+	$(CARGO) build --locked --workspace --all-targets
 
 # Replays the bundled sample call at call speed: transcript, cards, summary.
 demo: build-release
@@ -32,21 +42,22 @@ test: build-debug fixtures
 	CUECARD_MODELS=$(TEST_MODELS) ./target/debug/cuecard models install all-minilm-l6-v2
 	CUECARD_MODELS=$(TEST_MODELS) CUECARD_TEST_MODEL=$$(cat target/test-model-path) \
 		CUECARD_TEST_EMBED_MODEL=$(TEST_MODELS)/all-minilm-l6-v2 CUECARD_FIXTURES=$(FIXTURES) \
-		$(CARGO) test --locked --workspace --exclude cuecard-app --no-fail-fast -- --test-threads=2
+		$(CARGO) test --locked --workspace --all-targets --no-fail-fast -- --test-threads=2
 	scripts/ui-tests.sh
+	scripts/app-e2e.sh
 	$(MAKE) lint
 
 # The desktop app's web front end alone: unit tests and the built UI in Chromium.
 ui-test:
 	scripts/ui-tests.sh
 
-lint:
+lint: deps-app
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --locked --workspace --exclude cuecard-app --all-targets -- -D warnings
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
-# The desktop app (src-tauri/, kept out of `test` for now): installs the WebKitGTK build
-# and test packages and tauri-driver, builds ui/dist and the debug app, and drives it
-# under Xvfb through WebDriver (replay the sample call, card on the overlay, feedback in
-# the database, screenshots in target/app-e2e/).
-app-test: deps
+# The desktop app alone (also part of `test`): installs the WebKitGTK build and test
+# packages and tauri-driver, builds ui/dist and the debug app, and drives it under Xvfb
+# through WebDriver (replay the sample call, card on the overlay, feedback in the
+# database, screenshots in target/app-e2e/).
+app-test: deps-app
 	scripts/app-e2e.sh

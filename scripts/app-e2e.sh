@@ -39,9 +39,9 @@ step "building ui/dist"
 (cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build)
 
 step "building the CLI and the app (debug)"
-# Separately: built together, feature unification would give the engine a third build.
-cargo build --locked -p cuecard
-cargo build --locked -p cuecard-app
+# The same invocation as `make test`'s build (nothing to do after it): any other set of
+# packages or targets unifies features differently and compiles the engine again.
+cargo build --locked --workspace --all-targets
 fi
 
 models=${CUECARD_MODELS:-$root/target/test-models}

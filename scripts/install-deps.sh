@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system packages cuecard needs to build and test on Debian/Ubuntu.
+# `--app` adds what the desktop app (src-tauri/, WebKitGTK) needs to build.
 # Safe to re-run: only missing packages are installed.
 set -euo pipefail
 
@@ -10,6 +11,9 @@ packages=(
   pulseaudio pulseaudio-utils                           # live capture tests: null sinks, paplay
   nodejs npm                                            # fetches the real-speech test clip
 )
+if [ "${1:-}" = "--app" ]; then
+  packages+=(libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

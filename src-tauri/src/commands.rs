@@ -7,11 +7,12 @@ use crate::state::{AppState, Running, SearchMatcher, SessionState, Slot};
 use cuecard_engine::audio::live::{list_devices as engine_devices, LiveConfig, LiveSource};
 use cuecard_engine::audio::{AudioSource, FileSource, Pace, Paced, RepChannel};
 use cuecard_engine::events::Event;
+use cuecard_engine::matcher::Matcher;
 use cuecard_engine::models::{InstallProgress, ModelManager, ModelStatus};
 use cuecard_engine::session::{self, SessionConfig, SessionParts};
 use cuecard_engine::setup;
 use cuecard_engine::store::{CallRecord, Store};
-use cuecard_engine::transcribe::{Transcriber, TranscriberConfig};
+use cuecard_engine::transcribe::Transcriber;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -79,12 +80,22 @@ fn run_session(
     let settings = state.settings();
     let manager = models();
     let model = manager.resolve(&settings.model).map_err(err)?;
-    let built = setup::build_matcher(Some(settings.matcher), &state.paths.db, None, settings.threshold, &manager)
-        .map_err(err)?;
-    let transcriber = Transcriber::load(&model, TranscriberConfig::default()).map_err(err)?;
+    // The matcher warmed up at launch (waiting for it if it is still being built) moves
+    // into the session: one copy of the embedding model in memory, and a fast start.
+    let warm = state.search.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let (matcher, library) = match warm {
+        Some(w) if w.kind == settings.matcher && w.threshold == settings.threshold => (w.matcher, w.library),
+        _ => {
+            let built =
+                setup::build_matcher(Some(settings.matcher), &state.paths.db, None, settings.threshold, &manager)
+                    .map_err(err)?;
+            (built.matcher, built.library)
+        }
+    };
+    // The vocabulary prompt stays off: measured on the dev calls, no gain and slower (README).
+    let transcriber = Transcriber::load(&model, setup::transcriber_config(&library, false)).map_err(err)?;
     let store = Store::open(&state.paths.db).map_err(err)?;
-    let parts =
-        SessionParts { source, transcriber, matcher: built.matcher, library: built.library, store: Some(store) };
+    let parts = SessionParts { source, transcriber, matcher, library, store: Some(store) };
     let cfg = SessionConfig { kind: kind.into(), lockstep, levels: true, ..SessionConfig::default() };
     let handle = session::start(parts, cfg).map_err(err)?;
     let running = SessionState { running: true, kind: Some(kind), call_id: handle.call_id, source: Some(what) };
@@ -229,9 +240,20 @@ pub async fn list_devices() -> CmdResult<DeviceList> {
     blocking(|| Ok(split_devices(engine_devices().map_err(err)?))).await
 }
 
+/// The system's file dialog for a recording to replay; `None` when the user cancels.
 #[tauri::command(rename_all = "snake_case")]
-pub fn pick_audio_file() -> CmdResult<Option<String>> {
-    Err("the file dialog is not available in this build: type or paste the path of the audio file".into())
+pub async fn pick_audio_file(app: AppHandle) -> CmdResult<Option<String>> {
+    use tauri_plugin_dialog::DialogExt;
+    blocking(move || {
+        let picked = app
+            .dialog()
+            .file()
+            .set_title("Replay a recording")
+            .add_filter("Audio", &["wav", "mp3", "m4a", "aac", "flac", "ogg"])
+            .blocking_pick_file();
+        picked.map(|f| f.into_path().map(|p| p.display().to_string()).map_err(err)).transpose()
+    })
+    .await
 }
 
 // ------------------------------------------------------------------ models
@@ -286,19 +308,49 @@ pub async fn install_model(app: AppHandle, name: String) -> CmdResult<ModelStatu
 
 // ------------------------------------------------------------------ library
 
+/// The Library panel's matcher for the current settings, built when missing or stale.
+fn search_matcher<'a>(state: &AppState, cache: &'a mut Option<SearchMatcher>) -> CmdResult<&'a mut dyn Matcher> {
+    let settings = state.settings();
+    let fresh = matches!(&*cache, Some(c) if c.kind == settings.matcher && c.threshold == settings.threshold);
+    if !fresh {
+        let built = setup::build_matcher(Some(settings.matcher), &state.paths.db, None, settings.threshold, &models())
+            .map_err(err)?;
+        *cache = Some(SearchMatcher {
+            kind: settings.matcher,
+            threshold: settings.threshold,
+            matcher: built.matcher,
+            library: built.library,
+        });
+    }
+    Ok(cache.as_mut().map(|c| c.matcher.as_mut()).ok_or("no matcher")?)
+}
+
+/// Builds the matcher once at launch, off the UI thread: the first run on a machine
+/// embeds the library and trains its classifier (tens of seconds), cached from then on,
+/// so neither the first call nor the first library search waits for it.
+pub fn warm_up_matcher(app: &AppHandle) {
+    let app = app.clone();
+    let spawned = std::thread::Builder::new().name("cuecard-warm-up".into()).spawn(move || {
+        let started = std::time::Instant::now();
+        let state = app.state::<AppState>();
+        let mut cache = state.search.lock().unwrap_or_else(|p| p.into_inner());
+        match search_matcher(&state, &mut cache) {
+            Ok(_) => tracing::info!("matcher ready in {} ms", started.elapsed().as_millis()),
+            // Not fatal here: the Models panel and a session start report it to the user.
+            Err(e) => tracing::warn!("matcher warm-up: {e}"),
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!("matcher warm-up thread: {e}");
+    }
+}
+
 #[tauri::command(rename_all = "snake_case")]
 pub async fn library_search(app: AppHandle, text: String) -> CmdResult<Value> {
     blocking(move || {
         let state = app.state::<AppState>();
-        let settings = state.settings();
         let mut cache = state.search.lock().unwrap_or_else(|p| p.into_inner());
-        let fresh = matches!(&*cache, Some(c) if c.kind == settings.matcher && c.threshold == settings.threshold);
-        if !fresh {
-            let built = setup::build_matcher(Some(settings.matcher), &state.paths.db, None, settings.threshold, &models())
-                .map_err(err)?;
-            *cache = Some(SearchMatcher { kind: settings.matcher, threshold: settings.threshold, matcher: built.matcher });
-        }
-        let matcher = &mut cache.as_mut().expect("just filled").matcher;
+        let matcher = search_matcher(&state, &mut cache)?;
         let threshold = matcher.threshold();
         let ranked = matcher.rank(&text, 5).map_err(err)?;
         let fires = ranked.first().filter(|c| c.fires(threshold)).map(|c| c.objection_id.clone());

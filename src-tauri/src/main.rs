@@ -103,6 +103,8 @@ fn main() {
     let paths = Paths::from_env();
     tauri::Builder::default()
         .plugin(global_shortcuts())
+        // Rust-side only (the `pick_audio_file` command): the pages get no dialog API.
+        .plugin(tauri_plugin_dialog::init())
         .manage(AppState::load(paths.clone()))
         .setup(move |app| {
             if let Some(overlay) = app.get_webview_window("overlay") {
@@ -131,6 +133,7 @@ fn main() {
                     }
                 });
             }
+            commands::warm_up_matcher(app.handle());
             tracing::info!(
                 "cuecard-app ready in {} ms (data {}, models {})",
                 started.elapsed().as_millis(),

@@ -1,7 +1,9 @@
 //! What the shell keeps between commands: the running session, the settings, and a
-//! matcher for the Library panel's searches.
+//! matcher for the Library panel's searches (warmed up at launch, handed to the next
+//! session).
 
 use crate::settings::{read_json, Paths, Settings};
+use cuecard_engine::library::Library;
 use cuecard_engine::matcher::Matcher;
 use cuecard_engine::setup::MatcherKind;
 use serde::Serialize;
@@ -31,10 +33,12 @@ pub enum Slot {
     Running(Running),
 }
 
+/// A built matcher for the Library panel's searches; the next session takes it over.
 pub struct SearchMatcher {
     pub kind: MatcherKind,
     pub threshold: Option<f32>,
     pub matcher: Box<dyn Matcher>,
+    pub library: Library,
 }
 
 pub struct AppState {
