@@ -71,42 +71,51 @@ fn monitor_of(host: &Host, sink: &Device) -> Option<Device> {
     host.device_by_id(&monitor)
 }
 
-/// Hosts made so far, one per audio system for the whole process. Making cpal's
+/// What a host connection is for. Each capture side gets its own, as one stream per
+/// connection had before: a single PulseAudio connection carrying both record streams
+/// and the device checks lost audio under load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    Listing,
+    Capture(Side),
+}
+
+/// Hosts made so far, one per audio system and use for the whole process. Making cpal's
 /// PulseAudio host opens a server connection (with its own thread) that is not closed
 /// when the host is dropped: one per presence check or device listing piled up until
 /// the server refused new clients (64 by default) a few minutes into a live call.
-static HOSTS: Mutex<Vec<(HostId, Arc<Host>)>> = Mutex::new(Vec::new());
+static HOSTS: Mutex<Vec<(HostId, Use, Arc<Host>)>> = Mutex::new(Vec::new());
 
-fn shared_host(id: HostId) -> Result<Arc<Host>, cpal::Error> {
+fn shared_host(id: HostId, usage: Use) -> Result<Arc<Host>, cpal::Error> {
     let mut hosts = HOSTS.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((_, host)) = hosts.iter().find(|(i, _)| *i == id) {
+    if let Some((_, _, host)) = hosts.iter().find(|(i, u, _)| *i == id && *u == usage) {
         return Ok(host.clone());
     }
     let host = Arc::new(cpal::host_from_id(id)?);
-    hosts.push((id, host.clone()));
+    hosts.push((id, usage, host.clone()));
     Ok(host)
 }
 
-/// Drops a host whose connection failed (the sound server restarted): the next use
-/// connects again.
+/// Drops the hosts of an audio system whose connection failed (the sound server
+/// restarted): the next use connects again.
 fn forget_host(id: HostId) {
-    HOSTS.lock().unwrap_or_else(|p| p.into_inner()).retain(|(i, _)| *i != id);
+    HOSTS.lock().unwrap_or_else(|p| p.into_inner()).retain(|(i, _, _)| *i != id);
 }
 
 /// cpal's default host (PulseAudio when its server runs, else the platform's own), shared.
-fn default_host() -> Result<Arc<Host>, AudioError> {
+fn default_host(usage: Use) -> Result<Arc<Host>, AudioError> {
     let hosts = cpal::available_hosts();
     let id = hosts.iter().find(|h| is_pulse_id(**h)).or(hosts.first()).copied();
     let unavailable = |reason: String| AudioError::Device { device: "default audio system".into(), reason };
     let id = id.ok_or_else(|| unavailable("no audio system is available".into()))?;
-    shared_host(id).map_err(|e| unavailable(e.to_string()))
+    shared_host(id, usage).map_err(|e| unavailable(e.to_string()))
 }
 
 /// Every input and output of every available host, defaults first.
 pub fn list_devices() -> Result<Vec<DeviceInfo>, AudioError> {
     let mut out = Vec::new();
     for host_id in cpal::available_hosts() {
-        let Ok(host) = shared_host(host_id) else { continue };
+        let Ok(host) = shared_host(host_id, Use::Listing) else { continue };
         let default_in = host.default_input_device().map(|d| id_string(&d));
         let default_out = host.default_output_device().map(|d| id_string(&d));
         let devices = host.devices().map_err(|e| {
@@ -156,8 +165,8 @@ fn parse_id(text: &str) -> Result<DeviceId, AudioError> {
     })
 }
 
-fn host_for(id: &DeviceId) -> Result<Arc<Host>, AudioError> {
-    shared_host(id.host())
+fn host_for(id: &DeviceId, side: Side) -> Result<Arc<Host>, AudioError> {
+    shared_host(id.host(), Use::Capture(side))
         .map_err(|e| AudioError::Device { device: id.to_string(), reason: format!("audio system unavailable: {e}") })
 }
 
@@ -166,7 +175,7 @@ pub fn resolve(side: Side, wanted: Option<&str>) -> Result<Resolved, AudioError>
     let found = match wanted {
         Some(text) => {
             let id = parse_id(text)?;
-            let host = host_for(&id)?;
+            let host = host_for(&id, side)?;
             let device = host.device_by_id(&id).ok_or_else(|| AudioError::NoDevice {
                 device: text.into(),
                 hint: "it is not connected (any more); run `cuecard devices` for the current list".into(),
@@ -187,7 +196,7 @@ pub fn resolve(side: Side, wanted: Option<&str>) -> Result<Resolved, AudioError>
 }
 
 fn default_device(side: Side) -> Result<Device, AudioError> {
-    let host = default_host()?;
+    let host = default_host(Use::Capture(side))?;
     let missing = |hint: &str| AudioError::NoDevice { device: format!("default {}", side.label()), hint: hint.into() };
     match side {
         Side::Mic => host
@@ -219,7 +228,7 @@ pub fn still_present(id: &str) -> Option<bool> {
     if !is_pulse_id(id.host()) {
         return None;
     }
-    let host = shared_host(id.host()).ok()?;
+    let host = shared_host(id.host(), Use::Listing).ok()?;
     match host.devices() {
         Ok(mut devices) => Some(devices.any(|d| d.id().is_ok_and(|d| d == id))),
         Err(e) => {
