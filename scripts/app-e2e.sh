@@ -31,7 +31,8 @@ if ((${#missing[@]})); then
 fi
 if ! command -v tauri-driver >/dev/null; then
   step "cargo install tauri-driver"
-  cargo install tauri-driver --locked
+  # A debug build: it only relays WebDriver calls, and compiles in half the time.
+  cargo install tauri-driver --locked --debug
 fi
 
 if [ -z "${APP_E2E_SKIP_BUILD:-}" ]; then

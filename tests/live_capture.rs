@@ -88,6 +88,15 @@ fn sides(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (rep, prospect, bleed)
 }
 
+/// Most of the rep's distinctive words are on the rep side. Not one exact word: under
+/// CI load tiny.en sometimes mishears one ("payback" as "playback"), while echo
+/// suppression or a lost channel would remove most of them.
+fn assert_rep_words_kept(rep: &str) {
+    let words = ["jordan", "minute", "expensive", "payback", "month", "coaching", "instead", "demo"];
+    let kept: Vec<_> = words.iter().filter(|w| rep.contains(*w)).collect();
+    assert!(kept.len() >= 6, "the rep's own words must stay (kept only {kept:?} of {words:?}): {rep}");
+}
+
 /// Runs `cuecard listen` until `until` returns; plays the call once the devices are open.
 struct Listen {
     child: Child,
@@ -201,7 +210,7 @@ fn a_live_call_is_coached_and_recorded_for_replay() {
     let events = listen.stop();
 
     // Transcripts on the right sides, cards only from the prospect.
-    assert!(finals(&events, "rep").contains("expensive"), "rep: {}", finals(&events, "rep"));
+    assert_rep_words_kept(&finals(&events, "rep"));
     assert!(finals(&events, "prospect").contains("budget"), "prospect: {}", finals(&events, "prospect"));
     assert!(!finals(&events, "rep").contains("chorus for call recording"), "prospect words on the rep side");
     for c in of_type(&events, "card") {
@@ -217,7 +226,7 @@ fn a_live_call_is_coached_and_recorded_for_replay() {
     replay.args(["replay", "--pace", "fast", "--json", "--no-record", "--model"]).arg(model()).arg(&recording);
     let replayed = json_lines(&ok(&mut replay));
     assert_eq!(categories(&replayed), expected(), "replay of the recording: {:#?}", of_type(&replayed, "card"));
-    assert!(finals(&replayed, "rep").contains("expensive"), "recording's left channel is the rep");
+    assert_rep_words_kept(&finals(&replayed, "rep"));
 }
 
 #[test]
@@ -234,7 +243,7 @@ fn speaker_bleed_into_the_microphone_is_not_rep_speech() {
     for leaked in ["chorus for call recording", "no budget for new tools", "send me an email"] {
         assert!(!rep.contains(leaked), "the prospect's \"{leaked}\" counted as rep speech: {rep}");
     }
-    assert!(rep.contains("expensive"), "the rep's own words must stay: {rep}");
+    assert_rep_words_kept(&rep);
     let summary = &of_type(&events, "summary")[0];
     assert!(summary["echoes_ignored"].as_u64().unwrap() >= 2, "{summary}");
     assert!(of_type(&events, "warning").iter().any(|w| w["kind"] == "echo"));

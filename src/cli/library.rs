@@ -60,16 +60,12 @@ pub fn run(cmd: LibraryCommand, db: &Path) -> anyhow::Result<ExitCode> {
             let mut store = Store::open(db)?;
             let origin = std::fs::canonicalize(&dir).unwrap_or(dir.clone()).display().to_string();
             let r = store.replace_library(&lib, &origin)?;
-            // Embed the phrasings now (only new or changed ones), so the first call
-            // after an import does not pay for it.
-            let manager =
-                cuecard_engine::models::ModelManager::new(cuecard_engine::models::ModelManager::default_dir());
-            if let Ok(dir) = manager.resolve(super::EMBEDDING_MODEL) {
-                let embedder = cuecard_engine::embed::Embedder::load(&dir)?;
-                let mut cache = cuecard_engine::setup::matcher_cache(&manager)?;
-                let n = cuecard_engine::matcher::ensure_vectors(&mut store, Some(&mut cache), &embedder)?;
-                eprintln!("embedded {n} new or changed phrasings with {}", embedder.model_id());
-            }
+            drop(store);
+            // Embed new or changed phrasings and train the classifier now (both cached
+            // beside the models), so the first call after an import starts at once.
+            let started = std::time::Instant::now();
+            let (matcher, _) = super::build_matcher(None, db, None, None)?;
+            eprintln!("prepared the {} matcher in {:.1} s", matcher.name(), started.elapsed().as_secs_f32());
             println!(
                 "imported {} objections ({} categories, {} triggers, {} must-not-fire) from {} into {}",
                 r.objections,
