@@ -14,15 +14,15 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// Bump when features or training change, so cached models are retrained.
-const VERSION: &str = "clf-v3";
-const EMBED_SCALE: f32 = 2.0;
-const KNN_SCALE: f32 = 4.0;
+const VERSION: &str = "clf-v4";
+const EMBED_SCALE: f32 = 1.5;
+const KNN_SCALE: f32 = 2.0;
 /// Neighbours averaged per class for the similarity feature.
 const KNN_K: usize = 2;
 const ITERATIONS: usize = 400;
 const LEARNING_RATE: f32 = 0.05;
 /// Inverse regularisation strength (as in scikit-learn's `C`).
-const C: f32 = 32.0;
+const C: f32 = 256.0;
 /// Character n-grams seen in fewer examples than this are noise.
 const CHAR_MIN_DF: usize = 2;
 const TRAINING_THREADS: usize = 2;

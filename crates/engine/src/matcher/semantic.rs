@@ -25,7 +25,7 @@ pub enum Fusion {
 pub const SEMANTIC_THRESHOLD: f32 = 0.56;
 /// The lowest threshold keeping false alarms ≤ 0.03 on the calibration half of the dev
 /// set (see README: "How the matcher is measured").
-pub const HYBRID_THRESHOLD: f32 = 0.78;
+pub const HYBRID_THRESHOLD: f32 = 0.76;
 /// Weight of the lexical score in the hybrid.
 const LEXICAL_WEIGHT: f32 = 0.3;
 /// A span must be this much closer to a trigger than to any must-not-fire phrasing.
