@@ -14,7 +14,8 @@ pub struct CardPolicy {
     pub partial_margin: f32,
     /// ...and lead the best other category by this much...
     pub partial_gap: f32,
-    /// ...and have at least this many words: "we have no" is not yet an objection.
+    /// ...and have at least this many words: "we have no" is not yet an objection, and
+    /// a few misheard words often look like one.
     pub partial_min_words: usize,
     /// A second card in one utterance needs another category and this much more speech
     /// since the first: a new clause, not the same words matched twice.
@@ -25,9 +26,12 @@ impl Default for CardPolicy {
     fn default() -> Self {
         CardPolicy {
             cooldown_ms: 60_000,
-            partial_margin: 0.08,
+            // Chosen on the six dev calls (fast replay): 0.08 and 4 words gave 18 of 23
+            // objections and 18 false cards, these 17 and 10; most false cards were
+            // short, misheard partials.
+            partial_margin: 0.12,
             partial_gap: 0.05,
-            partial_min_words: 4,
+            partial_min_words: 6,
             same_utterance_gap_ms: 3_000,
         }
     }
