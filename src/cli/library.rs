@@ -14,7 +14,8 @@ pub enum LibraryCommand {
         #[arg(default_value = "objection-library")]
         dir: PathBuf,
     },
-    /// Validate and index a folder into the database (all or nothing).
+    /// Validate and index a folder into the database (all or nothing), then embed new
+    /// phrasings and train the classifier (both cached), so the next call starts at once.
     Import {
         #[arg(default_value = "objection-library")]
         dir: PathBuf,
