@@ -59,27 +59,66 @@ pub struct Classifier {
 
 /// Sparse feature vector: (index, value).
 type Features = Vec<(usize, f32)>;
+/// Per class, the nearest training example: (row, similarity).
+pub type Nearest = Vec<Option<(usize, f32)>>;
 
-fn word_terms(text: &str) -> Vec<String> {
+/// What the classifier makes of one utterance.
+pub struct Prediction {
+    /// Per class, in the order of [`Classifier::classes`].
+    pub probs: Vec<f32>,
+    pub nearest: Nearest,
+}
+
+/// Calls `visit` with each word 1–2-gram of `text` ("w:it", "w:it too").
+fn visit_word_terms(text: &str, visit: &mut dyn FnMut(&str)) {
     let lower = text.to_lowercase();
     let words: Vec<&str> =
         lower.split(|c: char| !c.is_alphanumeric() && c != '_').filter(|w| w.chars().count() >= 2).collect();
-    let mut out: Vec<String> = words.iter().map(|w| format!("w:{w}")).collect();
-    out.extend(words.windows(2).map(|p| format!("w:{} {}", p[0], p[1])));
+    let mut term = String::new();
+    for w in &words {
+        term.clear();
+        term.push_str("w:");
+        term.push_str(w);
+        visit(&term);
+    }
+    for p in words.windows(2) {
+        term.clear();
+        term.push_str("w:");
+        term.push_str(p[0]);
+        term.push(' ');
+        term.push_str(p[1]);
+        visit(&term);
+    }
+}
+
+/// Calls `visit` with each character 2–5-gram of each space-padded word ("c: n").
+fn visit_char_terms(text: &str, visit: &mut dyn FnMut(&str)) {
+    let mut term = String::new();
+    for word in text.to_lowercase().split_whitespace() {
+        let padded: Vec<char> = std::iter::once(' ').chain(word.chars()).chain(std::iter::once(' ')).collect();
+        for n in 2..=5 {
+            if padded.len() < n {
+                break;
+            }
+            for g in padded.windows(n) {
+                term.clear();
+                term.push_str("c:");
+                term.extend(g);
+                visit(&term);
+            }
+        }
+    }
+}
+
+fn word_terms(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    visit_word_terms(text, &mut |t| out.push(t.to_owned()));
     out
 }
 
 fn char_terms(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for word in text.to_lowercase().split_whitespace() {
-        let padded: Vec<char> = format!(" {word} ").chars().collect();
-        for n in 2..=5 {
-            if padded.len() < n {
-                break;
-            }
-            out.extend(padded.windows(n).map(|g| format!("c:{}", g.iter().collect::<String>())));
-        }
-    }
+    visit_char_terms(text, &mut |t| out.push(t.to_owned()));
     out
 }
 
@@ -108,10 +147,12 @@ impl Classifier {
     }
 
     /// Per-class mean similarity of the `KNN_K` nearest training examples (without the
-    /// example itself, and its exact duplicates, when `leave_out` is set).
-    fn neighbour_features(&self, nearest: &VectorIndex, embedding: &[f32], leave_out: bool) -> Vec<f32> {
+    /// example itself, and its exact duplicates, when `leave_out` is set), and per class
+    /// the nearest one (row, similarity).
+    fn neighbour_features(&self, nearest: &VectorIndex, embedding: &[f32], leave_out: bool) -> (Vec<f32>, Nearest) {
         let k = self.header.classes.len();
         let mut top: Vec<[f32; KNN_K]> = vec![[-1.0; KNN_K]; k];
+        let mut closest: Nearest = vec![None; k];
         nearest.search(embedding, |row, sim| {
             let Some(&class) = self.labels.get(row) else { return };
             if leave_out && nearest.row(row) == embedding {
@@ -122,21 +163,24 @@ impl Classifier {
                 t[KNN_K - 1] = sim;
                 t.sort_by(|a, b| b.total_cmp(a));
             }
+            if closest[class].is_none_or(|(_, s)| sim > s) {
+                closest[class] = Some((row, sim));
+            }
         });
-        top.iter().map(|t| t.iter().sum::<f32>() / KNN_K as f32).collect()
+        (top.iter().map(|t| t.iter().sum::<f32>() / KNN_K as f32).collect(), closest)
     }
 
-    fn features(&self, nearest: &VectorIndex, text: &str, embedding: &[f32], leave_out: bool) -> Features {
+    fn features(&self, nearest: &VectorIndex, text: &str, embedding: &[f32], leave_out: bool) -> (Features, Nearest) {
         let mut f: Features = embedding.iter().enumerate().map(|(i, &x)| (i, x * EMBED_SCALE)).collect();
-        let knn = self.neighbour_features(nearest, embedding, leave_out);
+        let (knn, closest) = self.neighbour_features(nearest, embedding, leave_out);
         f.extend(knn.into_iter().enumerate().map(|(i, x)| (self.header.embed_dim + i, x * KNN_SCALE)));
-        for terms in [word_terms(text), char_terms(text)] {
+        for visit_terms in [visit_word_terms as fn(&str, &mut dyn FnMut(&str)), visit_char_terms] {
             let mut tf: HashMap<usize, f32> = HashMap::new();
-            for t in terms {
-                if let Some(&i) = self.index.get(&t) {
+            visit_terms(text, &mut |t| {
+                if let Some(&i) = self.index.get(t) {
                     *tf.entry(i).or_default() += 1.0;
                 }
-            }
+            });
             let mut block: Vec<(usize, f32)> =
                 tf.into_iter().map(|(i, c)| (i, (1.0 + c.ln()) * self.header.idf[i - self.base()])).collect();
             // Sorted before summing: a hash map's order would change the norm's last bit.
@@ -147,7 +191,7 @@ impl Classifier {
             }
             f.extend(block);
         }
-        f
+        (f, closest)
     }
 
     fn logits(&self, f: &Features) -> Vec<f32> {
@@ -159,9 +203,18 @@ impl Classifier {
             .collect()
     }
 
-    /// Probabilities per class (same order as [`Classifier::classes`]).
-    pub fn predict(&self, nearest: &VectorIndex, text: &str, embedding: &[f32]) -> Vec<f32> {
-        softmax(self.logits(&self.features(nearest, text, embedding, false)))
+    /// Probabilities per class (same order as [`Classifier::classes`]), and per class the
+    /// training example nearest to the utterance.
+    pub fn predict(&self, nearest: &VectorIndex, text: &str, embedding: &[f32]) -> Prediction {
+        let (f, nearest) = self.features(nearest, text, embedding, false);
+        Prediction { probs: softmax(self.logits(&f)), nearest }
+    }
+
+    /// The embedding's share of class `k`'s logit: ranks an utterance's spans by how much
+    /// each one on its own looks like that class.
+    pub fn embedding_support(&self, k: usize, embedding: &[f32]) -> f32 {
+        let row = &self.weights[k * self.dim..k * self.dim + self.header.embed_dim];
+        super::vector_index::dot(row, embedding)
     }
 
     /// Learns from the library's examples. A few seconds for a few thousand phrasings.
@@ -205,7 +258,7 @@ impl Classifier {
                 .chunks(chunk)
                 .map(|part| {
                     scope.spawn(move || {
-                        part.iter().map(|e| model.features(nearest, e.text, e.embedding, true)).collect::<Vec<_>>()
+                        part.iter().map(|e| model.features(nearest, e.text, e.embedding, true).0).collect::<Vec<_>>()
                     })
                 })
                 .collect();
@@ -319,11 +372,11 @@ mod tests {
         ];
         let nearest = VectorIndex::build(2, v.iter().map(Vec::as_slice));
         let m = Classifier::train(&examples, &nearest);
-        let p = m.predict(&nearest, "much too expensive", &a);
+        let p = m.predict(&nearest, "much too expensive", &a).probs;
         let best = (0..p.len()).max_by(|&i, &j| p[i].total_cmp(&p[j])).unwrap();
         assert_eq!(m.classes()[best], "price", "{p:?}");
         let (header, weights) = m.to_parts();
         let again = Classifier::from_parts(&header, weights, &examples).expect("round trip");
-        assert_eq!(again.predict(&nearest, "much too expensive", &a), p);
+        assert_eq!(again.predict(&nearest, "much too expensive", &a).probs, p);
     }
 }

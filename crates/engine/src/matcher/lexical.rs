@@ -23,6 +23,8 @@ struct Entry {
     text: String,
     features: Features,
     norm: f32,
+    /// The phrasing's stems in order (for BM25).
+    stems: Vec<String>,
 }
 
 struct Meta {
@@ -39,6 +41,10 @@ pub struct LexicalMatcher {
     objections: Vec<Meta>,
     idf: HashMap<String, f32>,
     unknown_idf: f32,
+    /// Phrasings containing each stem or stem bigram, and the mean phrasing length in
+    /// stems (for BM25).
+    doc_freq: HashMap<String, f32>,
+    mean_len: f32,
     threshold: f32,
 }
 
@@ -77,20 +83,22 @@ impl LexicalMatcher {
                 None if p.kind == PhrasingKind::Negative => usize::MAX,
                 None => continue,
             };
-            let mut feats = features(&analyzer.stems(&p.text));
+            let stems = analyzer.stems(&p.text);
+            let mut feats = features(&stems);
             feats.sort();
             feats.dedup();
             for f in &feats {
                 *df.entry(f.clone()).or_default() += 1.0;
             }
-            raw.push((p.rowid, objection, p.kind, p.text, feats));
+            raw.push((p.rowid, objection, p.kind, p.text, feats, stems));
         }
         let n = raw.len().max(1) as f32;
-        let idf: HashMap<String, f32> = df.into_iter().map(|(f, d)| (f, (1.0 + n / d).ln())).collect();
+        let mean_len = raw.iter().map(|r| r.5.len()).sum::<usize>() as f32 / n;
+        let idf: HashMap<String, f32> = df.iter().map(|(f, d)| (f.clone(), (1.0 + n / d).ln())).collect();
         let unknown_idf = (1.0 + n).ln() * 0.5;
         let entries = raw
             .into_iter()
-            .map(|(rowid, objection, kind, text, feats)| {
+            .map(|(rowid, objection, kind, text, feats, stems)| {
                 let features: Features = feats
                     .into_iter()
                     .map(|f| {
@@ -99,10 +107,20 @@ impl LexicalMatcher {
                     })
                     .collect();
                 let norm = features.values().map(|w| w * w).sum::<f32>().sqrt();
-                (rowid, Entry { objection, kind, text, features, norm })
+                (rowid, Entry { objection, kind, text, features, norm, stems })
             })
             .collect();
-        Ok(LexicalMatcher { store, analyzer, entries, objections, idf, unknown_idf, threshold: DEFAULT_THRESHOLD })
+        Ok(LexicalMatcher {
+            store,
+            analyzer,
+            entries,
+            objections,
+            idf,
+            unknown_idf,
+            doc_freq: df,
+            mean_len,
+            threshold: DEFAULT_THRESHOLD,
+        })
     }
 
     pub fn with_threshold(mut self, threshold: f32) -> Self {
@@ -122,6 +140,57 @@ impl LexicalMatcher {
         let norm = f.values().map(|w| w * w).sum::<f32>().sqrt();
         (f, norm)
     }
+}
+
+impl LexicalMatcher {
+    /// The lexical side of pairs found by meaning: for each (span, phrasing rowid), the
+    /// IDF-weighted similarity of span and phrasing, and the phrasing's BM25 for the
+    /// utterance's words. Computed in memory: an FTS5 query costs milliseconds on a large
+    /// library, more than the rest of matching.
+    pub fn pair_scores(&self, tokens: &[Token], pairs: &[(std::ops::Range<usize>, i64)]) -> Vec<(f32, f32)> {
+        let mut query: Vec<&String> = tokens.iter().filter_map(|t| t.stem.as_ref()).collect();
+        query.sort();
+        query.dedup();
+        pairs
+            .iter()
+            .map(|(span, rowid)| match self.entries.get(rowid) {
+                Some(e) => {
+                    let (f, n) = self.span_features(&tokens[span.clone()]);
+                    (cosine(&e.features, e.norm, &f, n), self.bm25(&query, e))
+                }
+                None => (0.0, 0.0),
+            })
+            .collect()
+    }
+
+    /// Okapi BM25 with FTS5's constants and IDF (k1 1.2, b 0.75; a term in more than half
+    /// the phrasings counts 1e-6), over stems: larger is better, as with `bm25` above.
+    fn bm25(&self, query: &[&String], e: &Entry) -> f32 {
+        const K1: f32 = 1.2;
+        const B: f32 = 0.75;
+        let n = self.entries.len() as f32;
+        let norm = K1 * (1.0 - B + B * e.stems.len() as f32 / self.mean_len.max(1.0));
+        query
+            .iter()
+            .filter_map(|t| {
+                let tf = e.stems.iter().filter(|s| s == t).count() as f32;
+                if tf == 0.0 {
+                    return None;
+                }
+                let d = self.doc_freq.get(t.as_str()).copied().unwrap_or(1.0);
+                let idf = ((n - d + 0.5) / (d + 0.5)).ln().max(1e-6);
+                Some(idf * tf * (K1 + 1.0) / (tf + norm))
+            })
+            .sum()
+    }
+}
+
+/// The utterance's content words, as FTS5 search terms.
+fn search_terms(tokens: &[Token]) -> Vec<String> {
+    let mut terms: Vec<String> = tokens.iter().filter(|t| t.stem.is_some()).map(|t| t.word.clone()).collect();
+    terms.sort();
+    terms.dedup();
+    terms
 }
 
 fn cosine(a: &Features, an: f32, b: &Features, bn: f32) -> f32 {
@@ -153,10 +222,7 @@ impl Matcher for LexicalMatcher {
                 (f, n, content)
             })
             .collect();
-        let mut terms: Vec<String> = tokens.iter().filter(|t| t.stem.is_some()).map(|t| t.word.clone()).collect();
-        terms.sort();
-        terms.dedup();
-        let hits = self.store.fts_candidates(&terms, RETRIEVE)?;
+        let hits = self.store.fts_candidates(&search_terms(&tokens), RETRIEVE)?;
 
         // Best trigger per objection, and best must-not-fire per span.
         let mut best: HashMap<usize, (f32, i64, usize, f32)> = HashMap::new();

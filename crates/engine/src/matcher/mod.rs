@@ -28,12 +28,14 @@ pub struct Candidate {
     pub phrase: String,
     /// The part of the utterance that matched it.
     pub span: String,
-    /// FTS5 bm25 of the matched phrasing (larger is better).
+    /// BM25 of the matched phrasing for the utterance's words (larger is better): FTS5's
+    /// for the bm25 matcher, the same formula over stems for a phrasing found by meaning.
     pub bm25: f32,
     /// Embedding similarity of span and phrasing (semantic and hybrid matchers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub semantic: Option<f32>,
-    /// The lexical matcher's score for this objection (lexical and hybrid matchers).
+    /// Lexical similarity (IDF-weighted stems) of span and phrasing: the bm25 matcher's
+    /// score, shown beside the embedding's for the hybrid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lexical: Option<f32>,
     /// Set when a rule or a must-not-fire phrasing vetoed this candidate.

@@ -29,14 +29,20 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 pub struct VectorIndex {
     dim: usize,
-    /// Row-major, one vector per row.
+    /// Row-major, one vector per row; with cells, stored cell by cell (see `Cells`).
     data: Vec<f32>,
     cells: Option<Cells>,
 }
 
+/// A cell's members sit next to each other in `data`, so probing a cell streams memory
+/// instead of gathering rows from all over a 90 MB array.
 struct Cells {
     centroids: Vec<f32>,
-    members: Vec<Vec<u32>>,
+    /// Positions in `data` of each cell's members.
+    ranges: Vec<std::ops::Range<usize>>,
+    /// Row (insertion order) stored at each position, and position of each row.
+    row_at: Vec<u32>,
+    position_of: Vec<u32>,
 }
 
 impl VectorIndex {
@@ -45,17 +51,42 @@ impl VectorIndex {
         let data: Vec<f32> = vectors.into_iter().flat_map(|v| v.iter().copied()).collect();
         let mut index = VectorIndex { dim, data, cells: None };
         if index.len() > EXACT_UP_TO {
-            index.cells = Some(index.kmeans());
+            let members = index.kmeans();
+            let mut data = Vec::with_capacity(index.data.len());
+            let (mut ranges, mut row_at) = (Vec::with_capacity(members.1.len()), Vec::with_capacity(index.len()));
+            for cell in &members.1 {
+                let start = row_at.len();
+                for &i in cell {
+                    data.extend_from_slice(index.row(i as usize));
+                    row_at.push(i);
+                }
+                ranges.push(start..row_at.len());
+            }
+            let mut position_of = vec![0u32; row_at.len()];
+            row_at.iter().enumerate().for_each(|(pos, &row)| position_of[row as usize] = pos as u32);
+            index.data = data;
+            index.cells = Some(Cells { centroids: members.0, ranges, row_at, position_of });
         }
         index
+    }
+
+    /// True when every search scans every vector (no cells).
+    pub fn is_exact(&self) -> bool {
+        self.cells.is_none()
     }
 
     fn len(&self) -> usize {
         self.data.len().checked_div(self.dim).unwrap_or(0)
     }
 
+    /// The vector inserted `i`-th.
     pub fn row(&self, i: usize) -> &[f32] {
-        &self.data[i * self.dim..(i + 1) * self.dim]
+        let p = self.cells.as_ref().map_or(i, |c| c.position_of[i] as usize);
+        self.at(p)
+    }
+
+    fn at(&self, position: usize) -> &[f32] {
+        &self.data[position * self.dim..(position + 1) * self.dim]
     }
 
     /// Calls `visit(row, similarity)` for every vector that may be among the nearest to
@@ -65,16 +96,23 @@ impl VectorIndex {
             None => (0..self.len()).for_each(|i| visit(i, dot(query, self.row(i)))),
             Some(cells) => {
                 for cell in nearest_cells(&cells.centroids, self.dim, query, PROBE) {
-                    for &i in &cells.members[cell] {
-                        visit(i as usize, dot(query, self.row(i as usize)));
+                    for p in cells.ranges[cell].clone() {
+                        visit(cells.row_at[p] as usize, dot(query, self.at(p)));
                     }
                 }
             }
         }
     }
 
-    /// Spherical k-means (√n cells, deterministic: evenly spaced seeds, fixed sample).
-    fn kmeans(&self) -> Cells {
+    /// Calls `visit(row, similarity)` for each of `rows`: an exact search restricted to
+    /// part of the index (one category's phrasings).
+    pub fn scan_rows(&self, query: &[f32], rows: &[u32], mut visit: impl FnMut(usize, f32)) {
+        rows.iter().for_each(|&i| visit(i as usize, dot(query, self.row(i as usize))));
+    }
+
+    /// Spherical k-means (√n cells, deterministic: evenly spaced seeds, fixed sample):
+    /// (centroids, rows of each cell).
+    fn kmeans(&self) -> (Vec<f32>, Vec<Vec<u32>>) {
         let n = self.len();
         let k = (n as f64).sqrt().round() as usize;
         let sample: Vec<usize> = (0..n).step_by(n.div_ceil(KMEANS_SAMPLE).max(1)).collect();
@@ -97,7 +135,7 @@ impl VectorIndex {
         for i in 0..n {
             members[nearest_cells(&centroids, self.dim, self.row(i), 1)[0]].push(i as u32);
         }
-        Cells { centroids, members }
+        (centroids, members)
     }
 }
 
@@ -154,6 +192,9 @@ mod tests {
         let dim = 24;
         let vs: Vec<Vec<f32>> = (0..EXACT_UP_TO as u64 + 4000).map(|i| unit(i, dim)).collect();
         let index = VectorIndex::build(dim, vs.iter().map(Vec::as_slice));
+        assert!(!index.is_exact());
+        // Stored cell by cell, yet every row is still found under its own number.
+        assert!((0..vs.len()).step_by(101).all(|i| index.row(i) == vs[i].as_slice()));
         let mut found = 0;
         for q in (0..vs.len()).step_by(997) {
             // A query near (not at) a stored vector: its nearest neighbour must be found.
