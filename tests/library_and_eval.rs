@@ -51,7 +51,7 @@ fn eval_scores_our_held_out_set() {
     assert_eq!(r["per_category"].as_object().unwrap().len(), 14, "{r}");
     let acc = r["accuracy"].as_f64().unwrap();
     let fa = r["false_alarm_rate"].as_f64().unwrap();
-    // The default (hybrid) matcher measured 0.85 accuracy at 0.036 false alarms on this
+    // The default (hybrid) matcher measured 0.87 accuracy at 0.041 false alarms on this
     // set, written independently of the library and never trained or calibrated on:
     // these floors are a regression alarm, not the target.
     assert_eq!(r["matcher"], "hybrid", "{r}");

@@ -39,11 +39,10 @@ pub struct LexicalMatcher {
     analyzer: Analyzer,
     entries: HashMap<i64, Entry>,
     objections: Vec<Meta>,
-    idf: HashMap<String, f32>,
-    unknown_idf: f32,
-    /// Phrasings containing each stem or stem bigram, and the mean phrasing length in
-    /// stems (for BM25).
+    /// Phrasings containing each stem or stem bigram (both IDFs derive from it), how
+    /// many phrasings there are, and their mean length in stems (for BM25).
     doc_freq: HashMap<String, f32>,
+    phrasings: f32,
     mean_len: f32,
     threshold: f32,
 }
@@ -94,15 +93,13 @@ impl LexicalMatcher {
         }
         let n = raw.len().max(1) as f32;
         let mean_len = raw.iter().map(|r| r.5.len()).sum::<usize>() as f32 / n;
-        let idf: HashMap<String, f32> = df.iter().map(|(f, d)| (f.clone(), (1.0 + n / d).ln())).collect();
-        let unknown_idf = (1.0 + n).ln() * 0.5;
         let entries = raw
             .into_iter()
             .map(|(rowid, objection, kind, text, feats, stems)| {
                 let features: Features = feats
                     .into_iter()
                     .map(|f| {
-                        let w = idf.get(&f).copied().unwrap_or(unknown_idf);
+                        let w = idf(df.get(&f), n);
                         (f, w)
                     })
                     .collect();
@@ -115,9 +112,8 @@ impl LexicalMatcher {
             analyzer,
             entries,
             objections,
-            idf,
-            unknown_idf,
             doc_freq: df,
+            phrasings: n,
             mean_len,
             threshold: DEFAULT_THRESHOLD,
         })
@@ -133,7 +129,7 @@ impl LexicalMatcher {
         let f: Features = features(&stems)
             .into_iter()
             .map(|f| {
-                let w = self.idf.get(&f).copied().unwrap_or(self.unknown_idf);
+                let w = idf(self.doc_freq.get(&f), self.phrasings);
                 (f, w)
             })
             .collect();
@@ -168,7 +164,7 @@ impl LexicalMatcher {
     fn bm25(&self, query: &[&String], e: &Entry) -> f32 {
         const K1: f32 = 1.2;
         const B: f32 = 0.75;
-        let n = self.entries.len() as f32;
+        let n = self.phrasings;
         let norm = K1 * (1.0 - B + B * e.stems.len() as f32 / self.mean_len.max(1.0));
         query
             .iter()
@@ -185,12 +181,13 @@ impl LexicalMatcher {
     }
 }
 
-/// The utterance's content words, as FTS5 search terms.
-fn search_terms(tokens: &[Token]) -> Vec<String> {
-    let mut terms: Vec<String> = tokens.iter().filter(|t| t.stem.is_some()).map(|t| t.word.clone()).collect();
-    terms.sort();
-    terms.dedup();
-    terms
+/// The cosine's IDF weight of a feature found in `doc_freq` of `n` phrasings; an unseen
+/// feature counts half as much as one seen once.
+fn idf(doc_freq: Option<&f32>, n: f32) -> f32 {
+    match doc_freq {
+        Some(d) => (1.0 + n / d).ln(),
+        None => (1.0 + n).ln() * 0.5,
+    }
 }
 
 fn cosine(a: &Features, an: f32, b: &Features, bn: f32) -> f32 {
@@ -222,7 +219,10 @@ impl Matcher for LexicalMatcher {
                 (f, n, content)
             })
             .collect();
-        let hits = self.store.fts_candidates(&search_terms(&tokens), RETRIEVE)?;
+        let mut terms: Vec<String> = tokens.iter().filter(|t| t.stem.is_some()).map(|t| t.word.clone()).collect();
+        terms.sort();
+        terms.dedup();
+        let hits = self.store.fts_candidates(&terms, RETRIEVE)?;
 
         // Best trigger per objection, and best must-not-fire per span.
         let mut best: HashMap<usize, (f32, i64, usize, f32)> = HashMap::new();

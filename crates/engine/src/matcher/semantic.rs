@@ -393,12 +393,12 @@ impl SemanticMatcher {
             });
         }
         let question = is_question(text, tokens);
-        let mut rows: HashMap<String, (usize, usize)> = HashMap::new();
+        let mut rows: HashMap<&str, (usize, usize)> = HashMap::new();
         let mut out: Vec<Candidate> = best
             .into_iter()
             .map(|(oi, (sim, vi, si))| {
                 let meta = &self.objections[oi];
-                rows.insert(meta.id.clone(), (vi, si));
+                rows.insert(meta.id.as_str(), (vi, si));
                 let mut score = sim;
                 if question && !negated(&tokens[spans[si].clone()]) {
                     score *= QUESTION_FACTOR;
@@ -437,7 +437,7 @@ impl SemanticMatcher {
         let pairs: Vec<(Range<usize>, i64)> = out
             .iter()
             .map(|c| {
-                let (vi, si) = rows[&c.objection_id];
+                let (vi, si) = rows[c.objection_id.as_str()];
                 (spans[si].clone(), self.vectors[vi].rowid)
             })
             .collect();

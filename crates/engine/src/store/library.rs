@@ -200,7 +200,7 @@ impl Store {
         if terms.is_empty() {
             return Ok(Vec::new());
         }
-        let query = match_any(terms);
+        let query = terms.iter().map(|t| format!("\"{}\"", t.replace('"', ""))).collect::<Vec<_>>().join(" OR ");
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -212,9 +212,4 @@ impl Store {
             .doing("searching the library")?;
         rows.collect::<Result<_, _>>().doing("searching the library")
     }
-}
-
-/// An FTS5 query matching any of `terms`, each quoted so no word is read as syntax.
-fn match_any(terms: &[String]) -> String {
-    terms.iter().map(|t| format!("\"{}\"", t.replace('"', ""))).collect::<Vec<_>>().join(" OR ")
 }
