@@ -9,6 +9,7 @@
 //! L2-regularised, trained full-batch with Adam from zero: deterministic.
 
 use super::vector_index::VectorIndex;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -49,7 +50,7 @@ struct Header {
 
 pub struct Classifier {
     header: Header,
-    index: HashMap<String, usize>,
+    index: FxHashMap<String, usize>,
     /// Class of each training example, for the neighbour feature.
     labels: Vec<usize>,
     /// classes × dim, row-major; the bias is the last column.
@@ -151,23 +152,14 @@ impl Classifier {
     /// the nearest one (row, similarity).
     fn neighbour_features(&self, nearest: &VectorIndex, embedding: &[f32], leave_out: bool) -> (Vec<f32>, Nearest) {
         let k = self.header.classes.len();
-        let mut top: Vec<[f32; KNN_K]> = vec![[-1.0; KNN_K]; k];
-        let mut closest: Nearest = vec![None; k];
-        nearest.search(embedding, |row, sim| {
-            let Some(&class) = self.labels.get(row) else { return };
-            if leave_out && nearest.row(row) == embedding {
-                return;
-            }
-            let t = &mut top[class];
-            if sim > t[KNN_K - 1] {
-                t[KNN_K - 1] = sim;
-                t.sort_by(|a, b| b.total_cmp(a));
-            }
-            if closest[class].is_none_or(|(_, s)| sim > s) {
-                closest[class] = Some((row, sim));
-            }
+        let best = nearest.top_per_group(embedding, k, KNN_K, |row| {
+            let class = self.labels.get(row).copied()?;
+            (!(leave_out && nearest.row(row) == embedding)).then_some(class)
         });
-        (top.iter().map(|t| t.iter().sum::<f32>() / KNN_K as f32).collect(), closest)
+        // A class with fewer than `KNN_K` examples counts the missing ones as opposite (-1).
+        let mean =
+            |t: &Vec<(usize, f32)>| (t.iter().map(|&(_, s)| s).sum::<f32>() - (KNN_K - t.len()) as f32) / KNN_K as f32;
+        (best.iter().map(mean).collect(), best.iter().map(|t| t.first().copied()).collect())
     }
 
     fn features(&self, nearest: &VectorIndex, text: &str, embedding: &[f32], leave_out: bool) -> (Features, Nearest) {
@@ -175,16 +167,18 @@ impl Classifier {
         let (knn, closest) = self.neighbour_features(nearest, embedding, leave_out);
         f.extend(knn.into_iter().enumerate().map(|(i, x)| (self.header.embed_dim + i, x * KNN_SCALE)));
         for visit_terms in [visit_word_terms as fn(&str, &mut dyn FnMut(&str)), visit_char_terms] {
-            let mut tf: HashMap<usize, f32> = HashMap::new();
-            visit_terms(text, &mut |t| {
-                if let Some(&i) = self.index.get(t) {
-                    *tf.entry(i).or_default() += 1.0;
+            let mut seen: Vec<usize> = Vec::new();
+            visit_terms(text, &mut |t| seen.extend(self.index.get(t)));
+            seen.sort_unstable();
+            // Term counts, in feature order (the norm's sum then has one fixed order).
+            let mut block: Vec<(usize, f32)> = Vec::with_capacity(seen.len());
+            for i in seen {
+                match block.last_mut() {
+                    Some((last, c)) if *last == i => *c += 1.0,
+                    _ => block.push((i, 1.0)),
                 }
-            });
-            let mut block: Vec<(usize, f32)> =
-                tf.into_iter().map(|(i, c)| (i, (1.0 + c.ln()) * self.header.idf[i - self.base()])).collect();
-            // Sorted before summing: a hash map's order would change the norm's last bit.
-            block.sort_by_key(|(i, _)| *i);
+            }
+            block.iter_mut().for_each(|(i, c)| *c = (1.0 + c.ln()) * self.header.idf[*i - self.base()]);
             let norm = block.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
             if norm > 0.0 {
                 block.iter_mut().for_each(|(_, v)| *v /= norm);

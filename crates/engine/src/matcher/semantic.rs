@@ -258,12 +258,15 @@ impl SemanticMatcher {
                         self.nearest.scan_rows(&u.vectors[si], rows, consider);
                     } else {
                         // A huge library: the span's nearest cells hold its nearest phrasings.
-                        self.nearest.search(&u.vectors[si], |row, sim| {
+                        let of_category = |row: usize| {
                             let v = &self.vectors[row];
-                            if !v.negative && self.objections[v.objection].category == category {
-                                consider(row, sim);
-                            }
-                        });
+                            (!v.negative && self.objections[v.objection].category == category).then_some(0)
+                        };
+                        if let Some(&(row, sim)) =
+                            self.nearest.top_per_group(&u.vectors[si], 1, 1, of_category)[0].first()
+                        {
+                            consider(row, sim);
+                        }
                     }
                 }
             }
