@@ -211,11 +211,11 @@ impl Classifier {
         Prediction { probs: softmax(self.logits(&f)), nearest }
     }
 
-    /// The embedding's share of class `k`'s logit: ranks an utterance's spans by how much
-    /// each one on its own looks like that class.
-    pub fn embedding_support(&self, k: usize, embedding: &[f32]) -> f32 {
-        let row: Vec<f32> = (0..self.header.embed_dim).map(|i| self.weights_of(i)[k]).collect();
-        super::vector_index::dot(&row, embedding)
+    /// Class `k`'s weights on the embedding: their dot product with a span's embedding
+    /// (the embedding's share of the logit) ranks spans by how much each one on its own
+    /// looks like that class. Gathered once per utterance, as they lie across features.
+    pub fn embedding_weights(&self, k: usize) -> Vec<f32> {
+        (0..self.header.embed_dim).map(|i| self.weights_of(i)[k]).collect()
     }
 
     /// Learns from the library's examples. A few seconds for a few thousand phrasings.

@@ -7,7 +7,7 @@ use super::classifier::{self, Classifier, Example};
 use super::lexical::LexicalMatcher;
 use super::rules::{is_question, negated, reassurance, QUESTION_FACTOR};
 use super::text::{windows, Analyzer, Token};
-use super::vector_index::VectorIndex;
+use super::vector_index::{dot, VectorIndex};
 use super::{best_first, Candidate, MatchError, Matcher};
 use crate::embed::Embedder;
 use crate::store::{PhrasingKind, Store};
@@ -303,9 +303,10 @@ impl SemanticMatcher {
 
     /// The sub-spans (not the whole turn) whose embeddings point most at class `k`.
     fn supporting_spans(&self, clf: &Classifier, k: usize, u: &EmbeddedUtterance) -> Vec<usize> {
+        let weights = clf.embedding_weights(k);
         let mut scored: Vec<(f32, usize)> = (0..u.spans.len())
             .filter(|&si| u.spans[si].len() < u.tokens.len())
-            .map(|si| (clf.embedding_support(k, &u.vectors[si]), si))
+            .map(|si| (dot(&weights, &u.vectors[si]), si))
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         // Past the exact-search size each span costs an index probe: one span is enough.
