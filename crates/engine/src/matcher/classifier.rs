@@ -139,6 +139,11 @@ pub fn cache_key(model_id: &str, examples: &[Example<'_>]) -> String {
     hex::encode(h.finalize())
 }
 
+/// `m` (rows × cols, row-major) as cols × rows, row-major.
+fn transposed(m: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    (0..rows * cols).map(|j| m[(j % rows) * cols + j / rows]).collect()
+}
+
 impl Classifier {
     /// The category probabilities for one utterance ("none" included), by class name.
     pub fn classes(&self) -> &[String] {
@@ -317,8 +322,7 @@ impl Classifier {
 
     /// (header JSON, weights class by class) for the store.
     pub fn to_parts(&self) -> (String, Vec<f32>) {
-        let k = self.header.classes.len();
-        let class_major = (0..k * self.dim).map(|j| self.weights[(j % self.dim) * k + j / self.dim]).collect();
+        let class_major = transposed(&self.weights, self.dim, self.header.classes.len());
         (serde_json::to_string(&self.header).unwrap_or_default(), class_major)
     }
 
@@ -336,8 +340,7 @@ impl Classifier {
         let index = header.terms.iter().enumerate().map(|(i, t)| (t.clone(), base + i)).collect();
         let class_of = |e: &Example<'_>| header.classes.iter().position(|c| c == e.category.unwrap_or(NONE));
         let labels = examples.iter().map(class_of).collect::<Option<_>>()?;
-        let k = header.classes.len();
-        let weights = (0..k * dim).map(|j| weights[(j % k) * dim + j / k]).collect();
+        let weights = transposed(&weights, header.classes.len(), dim);
         Some(Classifier { header, index, labels, weights, dim })
     }
 }
