@@ -1,0 +1,27 @@
+"""Gather the library, our calibration set, the dev set, the dev calls' turns and the
+held-out set into sets.json: [text, category, source] rows. Run from the repo root."""
+import glob, json, sys
+import yaml
+
+def jsonl(path):
+    return [json.loads(line) for line in open(path) if line.strip()]
+
+library = []
+for path in sorted(glob.glob('objection-library/*.yaml')):
+    doc = yaml.safe_load(open(path))
+    for text in doc.get('not_objections') or []:
+        library.append((text, 'none', 'notobj'))
+    for obj in doc.get('objections') or []:
+        library += [(t, obj['category'], 'trig:' + obj['id']) for t in obj['triggers']]
+        library += [(t, 'none', 'mnf:' + obj['id']) for t in obj.get('must_not_fire') or []]
+sets = {
+    'lib': library,
+    'own': [(d['text'], d['expect'], 'own') for d in jsonl('tests/fixtures/calibration-utterances.jsonl')],
+    'dev': [(d['text'], d['expect'], 'dev:' + d['id']) for d in jsonl('../shared/eval/dev-utterances.jsonl')],
+    'calls': [(t['text'], t['expect'], f"call:{c['id']}:{i}:{t['speaker']}")
+              for c in jsonl('../shared/eval/dev-calls.jsonl') for i, t in enumerate(c['turns'])],
+    'held': [(d['text'], d['expect'], 'held') for d in jsonl('tests/fixtures/heldout-utterances.jsonl')],
+}
+out = sys.argv[1] if len(sys.argv) > 1 else 'sets.json'
+json.dump(sets, open(out, 'w'))
+print({k: len(v) for k, v in sets.items()}, '->', out)

@@ -1,0 +1,67 @@
+"""A Python replica of the hybrid matcher's classifier, to compare sentence encoders.
+
+usage: replica.py sets.json EMBEDDINGS.json [--sweep]
+Features as in crates/engine/src/matcher/classifier.rs: the sentence embedding, word 1-2-gram
+and char 2-5-gram TF-IDF, and each category's two nearest library phrasings (leave-one-out
+on the library). Logistic regression trained on the library. The threshold is the lowest
+with false alarms <= 0.03 on the calibration data (our calibration set + the dev set's even
+lines); figures are printed for every set. Its absolute figures sit a little below the Rust
+matcher's (its linear model is not the same trainer), so compare encoders within it."""
+import json, sys
+import numpy as np, scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+sets = json.load(open(sys.argv[1]))
+E = {d['text']: np.array(d['emb'], dtype=np.float32) for d in json.load(open(sys.argv[2]))}
+lib, dev = sets['lib'], sets['dev']
+calibration = sets['own'] + dev[1::2]
+SETS = [('calibration', calibration), ('dev reported half', dev[0::2]), ('dev', dev),
+        ('held-out', sets['held']), ('dev-call turns', sets['calls'])]
+texts = [t for t, _, _ in lib]
+y = np.array([c for _, c, _ in lib])
+classes = sorted(set(y))
+lib_vectors = np.stack([E[t] for t in texts])
+
+def nearest(txts, leave_one_out):
+    s = np.stack([E[t] for t in txts]) @ lib_vectors.T
+    if leave_one_out:
+        np.fill_diagonal(s, -1)
+    return np.stack([np.sort(s[:, y == c], axis=1)[:, -2:].mean(1) for c in classes], 1)
+
+words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(texts)
+chars = TfidfVectorizer(analyzer='char_wb', ngram_range=(2, 5), sublinear_tf=True, min_df=2).fit(texts)
+
+def features(txts, leave_one_out=False):
+    return sp.hstack([sp.csr_matrix(np.stack([E[t] for t in txts]) * 2), words.transform(txts),
+                      chars.transform(txts), sp.csr_matrix(nearest(txts, leave_one_out) * 4)]).tocsr()
+
+model = LogisticRegression(C=64, max_iter=5000, class_weight='balanced').fit(features(texts, True), y)
+none = list(model.classes_).index('none')
+
+def predict(rows):
+    p = model.predict_proba(features([t for t, _, _ in rows]))
+    p[:, none] = -1
+    return [(model.classes_[i], q[i]) for q, i in zip(p, p.argmax(1))]
+
+def score(rows, predicted, threshold):
+    expect = np.array([c for _, c, _ in rows])
+    got = np.array([c if s >= threshold else 'none' for c, s in predicted])
+    objection = expect != 'none'
+    return (got[objection] == expect[objection]).mean(), (got[~objection] != 'none').mean()
+
+predicted = {name: predict(rows) for name, rows in SETS}
+thresholds = np.round(np.arange(0.05, 1.0, 0.01), 2)
+chosen = next((t for t in thresholds if score(calibration, predicted['calibration'], t)[1] <= 0.03), 1.0)
+print(f'threshold {chosen:.2f} (false alarms <= 0.03 on the calibration data)')
+for name, rows in SETS:
+    acc, fa = score(rows, predicted[name], chosen)
+    print(f'  {name:20s} accuracy {acc:.3f}  false alarms {fa:.3f}')
+if '--sweep' in sys.argv:
+    for t in thresholds[55::3]:
+        print(f'{t:.2f} ' + '  '.join('%s %.3f/%.3f' % ((n,) + score(r, predicted[n], t)) for n, r in SETS))
+if '--false-alarms' in sys.argv:
+    for name, rows in SETS[1:]:
+        for (text, expect, _), (cat, s) in zip(rows, predicted[name]):
+            if expect == 'none' and s >= chosen:
+                print(f'  FA {name}: {cat} {s:.2f} {text}')
