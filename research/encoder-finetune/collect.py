@@ -1,5 +1,7 @@
 """Gather the library, our calibration set, the dev set, the dev calls' turns and the
-held-out set into sets.json: [text, category, source] rows. Run from the repo root."""
+held-out set into sets.json: [text, category, source] rows. Run from the repo root.
+
+usage: collect.py [OUT.json] [--topical-negatives]"""
 import glob, json, sys
 import yaml
 
@@ -22,6 +24,13 @@ sets = {
               for c in jsonl('../shared/eval/dev-calls.jsonl') for i, t in enumerate(c['turns'])],
     'held': [(d['text'], d['expect'], 'held') for d in jsonl('tests/fixtures/heldout-utterances.jsonl')],
 }
-out = sys.argv[1] if len(sys.argv) > 1 else 'sets.json'
+args = [a for a in sys.argv[1:] if not a.startswith('--')]
+if '--topical-negatives' in sys.argv:
+    # Extra `none` training lines (data/topical-negatives.jsonl), never evaluated on.
+    seen = {t for rows in sets.values() for t, _, _ in rows}
+    path = 'research/encoder-finetune/data/topical-negatives.jsonl'
+    extra = dict.fromkeys(d['text'] for d in jsonl(path) if d['text'] not in seen)
+    sets['lib'] += [(t, 'none', 'topical') for t in extra]
+out = args[0] if args else 'sets.json'
 json.dump(sets, open(out, 'w'))
 print({k: len(v) for k, v in sets.items()}, '->', out)
