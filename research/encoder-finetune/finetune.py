@@ -1,7 +1,7 @@
 """Fine-tune all-MiniLM-L6-v2 on the library's phrasings and write every set's embeddings.
 
 usage: finetune.py MODEL_DIR sets.json OUT.json [--epochs 2] [--lr 2e-5] [--loss supcon|ce]
-       [--train-from LAYER] [--none-negative-only] [--seed 0]
+       [--train-from LAYER] [--none-negative-only] [--seed 0] [--save DIR]
 `--epochs 0` writes the stock model's embeddings (the baseline)."""
 import argparse, json, time
 import numpy as np, torch, torch.nn.functional as F
@@ -13,6 +13,7 @@ ap.add_argument('--epochs', type=int, default=2); ap.add_argument('--lr', type=f
 ap.add_argument('--loss', choices=['supcon', 'ce'], default='supcon')
 ap.add_argument('--train-from', type=int, default=0, help='freeze the embeddings and the layers below this one')
 ap.add_argument('--none-negative-only', action='store_true', help='supcon: `none` phrasings are never pulled together')
+ap.add_argument('--save', metavar='DIR', help='also write the tuned encoder (config, vocab, model.safetensors) here')
 ap.add_argument('--seed', type=int, default=0); ap.add_argument('--batch', type=int, default=32)
 args = ap.parse_args()
 torch.manual_seed(args.seed)
@@ -66,3 +67,8 @@ with torch.no_grad():
     vectors = torch.cat([embed(everything[i:i + 64]) for i in range(0, len(everything), 64)]).numpy()
 json.dump([{'text': t, 'emb': v.tolist()} for t, v in zip(everything, vectors)], open(args.out, 'w'))
 print(f'{len(everything)} embeddings -> {args.out}')
+if args.save:
+    import shutil
+    enc.save_pretrained(args.save, safe_serialization=True)
+    shutil.copy(f'{args.model}/vocab.txt', args.save)
+    print(f'tuned encoder -> {args.save}')
