@@ -4,7 +4,7 @@ usage: finetune.py MODEL_DIR sets.json OUT.json [--epochs 2] [--lr 2e-5] [--loss
        [--train-from LAYER] [--none-negative-only] [--seed 0] [--save DIR]
 `--epochs 0` writes the stock model's embeddings (the baseline)."""
 import argparse, json, time
-import numpy as np, torch, torch.nn.functional as F
+import torch, torch.nn.functional as F
 from transformers import BertModel, BertTokenizer
 
 ap = argparse.ArgumentParser()
@@ -44,7 +44,9 @@ def supervised_contrastive(z, labels, temperature=0.05, none_negative_only=False
 for name, p in enc.named_parameters():
     trainable = any(name.startswith(f'encoder.layer.{k}.') for k in range(args.train_from, 6))
     p.requires_grad = args.train_from == 0 or trainable
-head = torch.nn.Linear(384, len(classes))  # for --loss ce only
+# Used by --loss ce only, but always created: its initialisation draws from the seeded
+# generator, so leaving it out would change every supcon run and the figures in README.md.
+head = torch.nn.Linear(384, len(classes))
 counts = torch.bincount(y).float(); weight = (1 / counts) / (1 / counts).mean()
 opt = torch.optim.AdamW([{'params': [p for p in enc.parameters() if p.requires_grad], 'lr': args.lr},
                          {'params': head.parameters(), 'lr': 3e-3}], weight_decay=0.01)
@@ -56,7 +58,7 @@ for epoch in range(args.epochs):
     for i in range(0, len(texts), args.batch):
         idx = order[i:i + args.batch]; z = embed([texts[j] for j in idx])
         if args.loss == 'ce':
-            loss = F.cross_entropy(head(z * 20), y[idx], weight=weight, )
+            loss = F.cross_entropy(head(z * 20), y[idx], weight=weight)
         else:
             loss = supervised_contrastive(z, y[idx], none_negative_only=args.none_negative_only)
         opt.zero_grad(); loss.backward(); opt.step(); sched.step(); total += loss.item() * len(idx)

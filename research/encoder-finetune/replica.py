@@ -1,6 +1,6 @@
 """A Python replica of the hybrid matcher's classifier, to compare sentence encoders.
 
-usage: replica.py sets.json EMBEDDINGS.json [--sweep]
+usage: replica.py sets.json EMBEDDINGS.json [--sweep] [--false-alarms]
 Features as in crates/engine/src/matcher/classifier.rs: the sentence embedding, word 1-2-gram
 and char 2-5-gram TF-IDF, and each category's two nearest library phrasings (leave-one-out
 on the library). Logistic regression trained on the library. The threshold is the lowest
@@ -23,8 +23,8 @@ y = np.array([c for _, c, _ in lib])
 classes = sorted(set(y))
 lib_vectors = np.stack([E[t] for t in texts])
 
-def nearest(txts, leave_one_out):
-    s = np.stack([E[t] for t in txts]) @ lib_vectors.T
+def nearest(vectors, leave_one_out):
+    s = vectors @ lib_vectors.T
     if leave_one_out:
         np.fill_diagonal(s, -1)
     return np.stack([np.sort(s[:, y == c], axis=1)[:, -2:].mean(1) for c in classes], 1)
@@ -33,8 +33,9 @@ words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(texts)
 chars = TfidfVectorizer(analyzer='char_wb', ngram_range=(2, 5), sublinear_tf=True, min_df=2).fit(texts)
 
 def features(txts, leave_one_out=False):
-    return sp.hstack([sp.csr_matrix(np.stack([E[t] for t in txts]) * 2), words.transform(txts),
-                      chars.transform(txts), sp.csr_matrix(nearest(txts, leave_one_out) * 4)]).tocsr()
+    vectors = np.stack([E[t] for t in txts])
+    return sp.hstack([sp.csr_matrix(vectors * 2), words.transform(txts), chars.transform(txts),
+                      sp.csr_matrix(nearest(vectors, leave_one_out) * 4)]).tocsr()
 
 model = LogisticRegression(C=64, max_iter=5000, class_weight='balanced').fit(features(texts, True), y)
 none = list(model.classes_).index('none')
