@@ -1,7 +1,9 @@
 """Gather the library, our calibration set, the dev set, the dev calls' turns and the
 held-out set into sets.json: [text, category, source] rows. Run from the repo root.
 
-usage: collect.py [OUT.json] [--topical-negatives]"""
+usage: collect.py [OUT.json] [--without-topical]
+`--without-topical` leaves out objection-library/not-objections-topical.yaml (the library
+as it was before the objection adapter, for the first tables in README.md)."""
 import glob, json, sys
 import yaml
 
@@ -9,7 +11,10 @@ def jsonl(path):
     return [json.loads(line) for line in open(path) if line.strip()]
 
 library = []
+TOPICAL = 'objection-library/not-objections-topical.yaml'
 for path in sorted(glob.glob('objection-library/*.yaml')):
+    if path == TOPICAL and '--without-topical' in sys.argv:
+        continue
     doc = yaml.safe_load(open(path))
     for text in doc.get('not_objections') or []:
         library.append((text, 'none', 'notobj'))
@@ -25,12 +30,6 @@ sets = {
     'held': [(d['text'], d['expect'], 'held') for d in jsonl('tests/fixtures/heldout-utterances.jsonl')],
 }
 args = [a for a in sys.argv[1:] if not a.startswith('--')]
-if '--topical-negatives' in sys.argv:
-    # Extra `none` training lines (data/topical-negatives.jsonl), never evaluated on.
-    seen = {t for rows in sets.values() for t, _, _ in rows}
-    path = 'research/encoder-finetune/data/topical-negatives.jsonl'
-    extra = dict.fromkeys(d['text'] for d in jsonl(path) if d['text'] not in seen)
-    sets['lib'] += [(t, 'none', 'topical') for t in extra]
 out = args[0] if args else 'sets.json'
 json.dump(sets, open(out, 'w'))
 print({k: len(v) for k, v in sets.items()}, '->', out)

@@ -30,6 +30,10 @@ pub struct PipelineArgs {
     /// Card threshold (default: the matcher's calibrated value).
     #[arg(long)]
     pub threshold: Option<f32>,
+    /// Sentence encoder of the semantic and hybrid matchers (`stock`: without the
+    /// objection adapter, for comparison).
+    #[arg(long, value_enum, default_value_t = super::EncoderArg::Adapted)]
+    pub encoder: super::EncoderArg,
     /// Whisper threads (default: up to 4, by core count).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -54,7 +58,7 @@ pub struct Run {
 /// Loads model and matcher, runs the session over `source`, prints every event.
 pub fn run(source: Box<dyn AudioSource>, a: &PipelineArgs, db: &Path, how: Run) -> anyhow::Result<ExitCode> {
     let model = super::models::resolve(a.model.as_deref())?;
-    let (matcher, library) = super::build_matcher(a.matcher, db, a.library.as_deref(), a.threshold)?;
+    let (matcher, library) = super::build_matcher(a.matcher, db, a.library.as_deref(), a.threshold, a.encoder.into())?;
     let mut tcfg = cuecard_engine::setup::transcriber_config(&library, a.asr_prompt);
     if let Some(t) = a.threads {
         tcfg.threads = t.max(1);

@@ -30,6 +30,10 @@ pub struct EvalArgs {
     /// Also report accuracy and false alarms over a range of thresholds (calibration).
     #[arg(long)]
     pub sweep: bool,
+    /// Sentence encoder of the semantic and hybrid matchers: `adapted` (all-MiniLM-L6-v2
+    /// with the built-in objection adapter) or `stock` (without it, for comparison).
+    #[arg(long, value_enum, default_value_t = super::EncoderArg::Adapted)]
+    pub encoder: super::EncoderArg,
 }
 
 #[derive(Deserialize)]
@@ -136,7 +140,7 @@ pub fn run(a: EvalArgs, db: &Path) -> anyhow::Result<ExitCode> {
         if a.matcher.is_empty() { vec![None] } else { a.matcher.iter().copied().map(Some).collect() };
     let mut reports = Vec::new();
     for kind in kinds {
-        let (mut matcher, _) = super::build_matcher(kind, db, a.library.as_deref(), a.threshold)?;
+        let (mut matcher, _) = super::build_matcher(kind, db, a.library.as_deref(), a.threshold, a.encoder.into())?;
         reports.push(score(&a.set, &items, &mut *matcher, a.sweep)?);
     }
     if a.json {

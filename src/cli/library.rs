@@ -65,7 +65,7 @@ pub fn run(cmd: LibraryCommand, db: &Path) -> anyhow::Result<ExitCode> {
             // Embed new or changed phrasings and train the classifier now (both cached
             // beside the models), so the first call after an import starts at once.
             let started = std::time::Instant::now();
-            let (matcher, _) = super::build_matcher(None, db, None, None)?;
+            let (matcher, _) = super::build_matcher(None, db, None, None, Default::default())?;
             eprintln!("prepared the {} matcher in {:.1} s", matcher.name(), started.elapsed().as_secs_f32());
             println!(
                 "imported {} objections ({} categories, {} triggers, {} must-not-fire) from {} into {}",
@@ -85,7 +85,7 @@ pub fn run(cmd: LibraryCommand, db: &Path) -> anyhow::Result<ExitCode> {
             println!("exported {} objections to {} files in {}", lib.objections.len(), files.len(), dir.display());
         }
         LibraryCommand::Search { text, library, json, top, matcher } => {
-            let (mut matcher, _) = super::build_matcher(matcher, db, library.as_deref(), None)?;
+            let (mut matcher, _) = super::build_matcher(matcher, db, library.as_deref(), None, Default::default())?;
             let threshold = matcher.threshold();
             let ranked = matcher.rank(&text, top)?;
             let fires = ranked.first().filter(|c| c.fires(threshold));

@@ -88,6 +88,22 @@ pub fn matcher_arg() -> impl clap::builder::TypedValueParser<Value = MatcherKind
         .map(|s| s.parse::<MatcherKind>().expect("a listed matcher name"))
 }
 
+/// `--encoder` values: the engine's sentence encoders.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum EncoderArg {
+    Adapted,
+    Stock,
+}
+
+impl From<EncoderArg> for cuecard_engine::embed::Encoder {
+    fn from(e: EncoderArg) -> Self {
+        match e {
+            EncoderArg::Adapted => Self::Adapted,
+            EncoderArg::Stock => Self::Stock,
+        }
+    }
+}
+
 /// The engine's `setup::build_matcher` over the user's models, with its fallback note
 /// on stderr.
 pub fn build_matcher(
@@ -95,13 +111,15 @@ pub fn build_matcher(
     db: &std::path::Path,
     dir: Option<&std::path::Path>,
     threshold: Option<f32>,
+    encoder: cuecard_engine::embed::Encoder,
 ) -> anyhow::Result<(Box<dyn cuecard_engine::matcher::Matcher>, cuecard_engine::library::Library)> {
     use cuecard_engine::models::ModelManager;
-    let built = cuecard_engine::setup::build_matcher(
+    let built = cuecard_engine::setup::build_matcher_with(
         kind,
         db,
         dir,
         threshold,
+        encoder,
         &ModelManager::new(ModelManager::default_dir()),
     )?;
     if let Some(note) = &built.note {

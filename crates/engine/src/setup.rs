@@ -1,7 +1,7 @@
 //! Building what a session needs from the user's choices: the objection library and the
 //! matcher over it. Both shells (the CLI and the desktop app) call this one copy.
 
-use crate::embed::{EmbedError, Embedder};
+use crate::embed::{EmbedError, Embedder, Encoder};
 use crate::library::{Library, LibraryError};
 use crate::matcher::{Fusion, LexicalMatcher, MatchError, Matcher, SemanticMatcher};
 use crate::models::{ModelError, ModelManager};
@@ -80,6 +80,19 @@ pub fn build_matcher(
     threshold: Option<f32>,
     models: &ModelManager,
 ) -> Result<BuiltMatcher, SetupError> {
+    build_matcher_with(kind, db, dir, threshold, Encoder::default(), models)
+}
+
+/// [`build_matcher`] with a choice of sentence encoder for the semantic and hybrid
+/// matchers (`eval --encoder stock` compares them).
+pub fn build_matcher_with(
+    kind: Option<MatcherKind>,
+    db: &Path,
+    dir: Option<&Path>,
+    threshold: Option<f32>,
+    encoder: Encoder,
+    models: &ModelManager,
+) -> Result<BuiltMatcher, SetupError> {
     let (store, library) = open_library(db, dir)?;
     let mut note = None;
     let kind = match kind {
@@ -104,7 +117,7 @@ pub fn build_matcher(
             })
         }
         MatcherKind::Semantic | MatcherKind::Hybrid => {
-            let embedder = Embedder::load(&models.resolve(EMBEDDING_MODEL)?)?;
+            let embedder = Embedder::load_with(&models.resolve(EMBEDDING_MODEL)?, encoder)?;
             let fusion = if kind == MatcherKind::Semantic { Fusion::Semantic } else { Fusion::Hybrid };
             // A read-only models folder only costs speed: the library's database caches instead.
             let cache = matcher_cache(models).map_err(|e| tracing::warn!("matcher cache unavailable: {e}")).ok();

@@ -6,8 +6,10 @@
 //! into a unit-length vector (384 numbers), so the dot product of two embeddings is their
 //! cosine similarity. The numbers match sentence-transformers' `encode(...,
 //! normalize_embeddings=True)`: WordPiece tokens (`[CLS] ... [SEP]`, at most 256), BERT,
-//! mean over the tokens, L2 normalisation.
+//! mean over the tokens, L2 normalisation. On the catalog's weights it also applies the
+//! built-in objection adapter (see `adapter.rs`) unless asked for the stock encoder.
 
+mod adapter;
 mod bert;
 mod tokenizer;
 
@@ -20,6 +22,7 @@ use candle_core::{Device, Tensor};
 use sha2::{Digest, Sha256};
 
 use crate::models::{ModelManager, Sidecar};
+use adapter::Adapter;
 use bert::{mean_pool_normalize, Bert, BertConfig, TensorSource};
 use tokenizer::Tokenizer;
 
@@ -86,6 +89,17 @@ fn read_text(path: &Path) -> Result<String, EmbedError> {
     String::from_utf8(read(path)?).map_err(|_| invalid(path, "it is not UTF-8 text"))
 }
 
+/// Which encoder [`Embedder::load_with`] builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoder {
+    /// The weights with the built-in objection adapter added when it was trained on them
+    /// (the catalog's all-MiniLM-L6-v2); any other weights as they are.
+    #[default]
+    Adapted,
+    /// The weights as they are: for comparison.
+    Stock,
+}
+
 /// A sentence-embedding model, loaded and ready. Cheap to share: `Send + Sync`, and
 /// `embed` takes `&self`.
 pub struct Embedder {
@@ -94,6 +108,7 @@ pub struct Embedder {
     dim: usize,
     max_len: usize,
     model_id: String,
+    adapted: bool,
 }
 
 impl std::fmt::Debug for Embedder {
@@ -119,8 +134,25 @@ impl TensorSource for Weights<'_> {
 }
 
 impl Embedder {
-    /// Load the model in `model_dir` (config.json, vocab.txt, model.safetensors).
+    /// Load the model in `model_dir` (config.json, vocab.txt, model.safetensors), adapted
+    /// for objections when the adapter fits it ([`Encoder::Adapted`]).
     pub fn load(model_dir: &Path) -> Result<Embedder, EmbedError> {
+        Embedder::load_with(model_dir, Encoder::Adapted)
+    }
+
+    pub fn load_with(model_dir: &Path, encoder: Encoder) -> Result<Embedder, EmbedError> {
+        let adapter = match encoder {
+            // A defect of this build, not of the user's files: said as such.
+            Encoder::Adapted => Some(Adapter::builtin().map_err(|reason| EmbedError::Compute {
+                reason: format!("the built-in objection adapter is unusable: {reason}"),
+            })?),
+            Encoder::Stock => None,
+        };
+        Embedder::load_adapted(model_dir, adapter)
+    }
+
+    /// The model with `adapter` added when it was trained on these weights.
+    fn load_adapted(model_dir: &Path, adapter: Option<Adapter>) -> Result<Embedder, EmbedError> {
         if !model_dir.is_dir() {
             return Err(EmbedError::Missing { path: model_dir.to_path_buf() });
         }
@@ -140,10 +172,22 @@ impl Embedder {
 
         let weights_path = model_dir.join(WEIGHTS_FILE);
         let bytes = read(&weights_path)?;
-        let model_id = model_id(model_dir, &weights_path, &bytes);
+        let (name, sha256) = identify(model_dir, &weights_path, &bytes);
+        let mut model_id = format!("{name}@{}", &sha256[..12]);
         let st = SliceSafetensors::new(&bytes)
             .map_err(|e| invalid(&weights_path, format!("not a safetensors file: {e}")))?;
-        let bert = Bert::load(&cfg, &Weights(st)).map_err(|r| invalid(&weights_path, r))?;
+        let weights = Weights(st);
+        let adapter = adapter.filter(|a| a.fits(&sha256));
+        let bert = match &adapter {
+            Some(a) => {
+                let adapted = a.over(&weights);
+                adapted.check().map_err(|r| invalid(&weights_path, r))?;
+                model_id = format!("{model_id}+{}", a.id());
+                Bert::load(&cfg, &adapted)
+            }
+            None => Bert::load(&cfg, &weights),
+        }
+        .map_err(|r| invalid(&weights_path, r))?;
         tracing::debug!(dir = %model_dir.display(), %model_id, "sentence-embedding model loaded");
         Ok(Embedder {
             bert,
@@ -151,6 +195,7 @@ impl Embedder {
             dim: cfg.hidden_size,
             max_len: MAX_SEQ_LEN.min(cfg.max_position_embeddings),
             model_id,
+            adapted: adapter.is_some(),
         })
     }
 
@@ -182,10 +227,16 @@ impl Embedder {
         self.dim
     }
 
-    /// `all-minilm-l6-v2@<first 12 hex digits of the weights' SHA-256>`: changes whenever
-    /// the weights do, so stored embeddings can be matched to the model that made them.
+    /// `all-minilm-l6-v2@<first 12 hex digits of the weights' SHA-256>`, followed by
+    /// `+objection-adapter@<its 12>` when adapted: changes whenever the encoder does, so
+    /// stored embeddings can be matched to the model that made them.
     pub fn model_id(&self) -> &str {
         &self.model_id
+    }
+
+    /// Whether the built-in objection adapter is applied.
+    pub fn is_adapted(&self) -> bool {
+        self.adapted
     }
 
     /// Token ids as the model sees them (`[CLS] ... [SEP]`, cut to 256).
@@ -229,12 +280,12 @@ fn batches(order: &[usize], len: impl Fn(usize) -> usize) -> Vec<&[usize]> {
     out
 }
 
-/// `<name>@<sha256[..12]>`, from the install record when it matches the file (no hashing),
-/// otherwise by hashing the weights once (a folder not installed by cuecard).
-fn model_id(dir: &Path, weights_path: &Path, bytes: &[u8]) -> String {
+/// The model's name and its weights' SHA-256, from the install record when it matches the
+/// file (no hashing), otherwise by hashing the weights once (a folder not installed by cuecard).
+fn identify(dir: &Path, weights_path: &Path, bytes: &[u8]) -> (String, String) {
     if let Some(sc) = Sidecar::read(weights_path) {
-        if sc.size == bytes.len() as u64 && sc.sha256.len() == 64 {
-            return format!("{}@{}", sc.model, &sc.sha256[..12]);
+        if sc.size == bytes.len() as u64 && sc.sha256.len() == 64 && sc.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return (sc.model, sc.sha256.to_ascii_lowercase());
         }
     }
     let sha = hex::encode(Sha256::digest(bytes));
@@ -246,7 +297,7 @@ fn model_id(dir: &Path, weights_path: &Path, bytes: &[u8]) -> String {
         .or_else(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "embedding".into());
     tracing::debug!(path = %weights_path.display(), "no install record: hashed the weights for the model id");
-    format!("{name}@{}", &sha[..12])
+    (name, sha)
 }
 
 #[cfg(test)]

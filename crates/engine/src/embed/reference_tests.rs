@@ -13,16 +13,25 @@ use std::sync::OnceLock;
 
 use super::*;
 
+fn load(encoder: Encoder) -> Embedder {
+    let dir = std::env::var_os("CUECARD_TEST_EMBED_MODEL").map(PathBuf::from).expect(
+        "CUECARD_TEST_EMBED_MODEL is not set: run the suite with `make test`, which installs the embedding \
+         model (or set it to the folder `cuecard models install all-minilm-l6-v2` prints)",
+    );
+    Embedder::load_with(&dir, encoder)
+        .unwrap_or_else(|e| panic!("CUECARD_TEST_EMBED_MODEL={}: {e}; run `make test`", dir.display()))
+}
+
+/// The stock encoder.
 fn model() -> &'static Embedder {
     static MODEL: OnceLock<Embedder> = OnceLock::new();
-    MODEL.get_or_init(|| {
-        let dir = std::env::var_os("CUECARD_TEST_EMBED_MODEL").map(PathBuf::from).expect(
-            "CUECARD_TEST_EMBED_MODEL is not set: run the suite with `make test`, which installs the embedding \
-             model (or set it to the folder `cuecard models install all-minilm-l6-v2` prints)",
-        );
-        Embedder::load(&dir)
-            .unwrap_or_else(|e| panic!("CUECARD_TEST_EMBED_MODEL={}: {e}; run `make test`", dir.display()))
-    })
+    MODEL.get_or_init(|| load(Encoder::Stock))
+}
+
+/// The default: with the built-in objection adapter.
+fn adapted() -> &'static Embedder {
+    static MODEL: OnceLock<Embedder> = OnceLock::new();
+    MODEL.get_or_init(|| load(Encoder::Adapted))
 }
 
 /// (text, token ids from HF tokenizers)
@@ -71,6 +80,18 @@ const EMBEDDING_CASES: &[(&str, [f32; 5])] = &[
     ("", [-0.118838, 0.048299, -0.002548, -0.011011, 0.051951]),
 ];
 
+/// (text, first five dimensions from research/encoder-finetune/adapter_reference.py: the
+/// built-in adapter merged into the weights in float64 by PyTorch + transformers)
+const ADAPTED_CASES: &[(&str, [f32; 5])] = &[
+    ("That's way too expensive for us right now.", [-0.0002222, 0.0390964, 0.0368684, 0.044936, 0.048644]),
+    (
+        "We're on Teams for all our customer calls, and Zoom for internal stuff.",
+        [-0.0437803, -0.0208798, 0.0505999, -0.0134294, 0.0460991],
+    ),
+    ("Four grand a month is double what we pay now.", [0.0179624, 0.0178295, 0.0462358, 0.0454716, 0.0122275]),
+    ("", [-0.0714393, 0.057115, 0.0501914, -0.0000853, 0.0477151]),
+];
+
 #[test]
 fn token_ids_match_hugging_face_tokenizers() {
     let m = model();
@@ -117,4 +138,22 @@ fn similar_objections_are_closer_than_unrelated_ones() {
 #[test]
 fn model_id_names_the_pinned_weights() {
     assert_eq!(model().model_id(), "all-minilm-l6-v2@53aa51172d14");
+    assert!(!model().is_adapted());
+}
+
+#[test]
+fn the_adapted_encoder_matches_its_pytorch_reference() {
+    let m = adapted();
+    assert!(m.is_adapted());
+    assert!(m.model_id().starts_with("all-minilm-l6-v2@53aa51172d14+objection-adapter@"), "{}", m.model_id());
+    for (text, want) in ADAPTED_CASES {
+        let got = m.embed(text).unwrap();
+        let stock = model().embed(text).unwrap();
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            // The reference rounds to 7 decimals; candle adds the update in f32.
+            assert!((g - w).abs() < 2e-6, "{text:?} dim {i}: {g} vs reference {w}");
+        }
+        let cos: f32 = got.iter().zip(&stock).map(|(a, b)| a * b).sum();
+        assert!(cos < 0.99, "{text:?}: the adapter barely moved the embedding (cos {cos})");
+    }
 }

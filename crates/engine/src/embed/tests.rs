@@ -29,7 +29,7 @@ fn pseudo_random(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-fn tiny_config() -> serde_json::Value {
+pub(super) fn tiny_config() -> serde_json::Value {
     serde_json::json!({
         "architectures": ["BertModel"], "model_type": "bert", "hidden_act": "gelu",
         "hidden_size": HIDDEN, "intermediate_size": INTER, "num_attention_heads": 2,
@@ -38,7 +38,7 @@ fn tiny_config() -> serde_json::Value {
     })
 }
 
-fn tiny_tensors(prefix: &str) -> HashMap<String, Tensor> {
+pub(super) fn tiny_tensors(prefix: &str) -> HashMap<String, Tensor> {
     let mut shapes: Vec<(String, Vec<usize>)> = vec![
         ("embeddings.word_embeddings.weight".into(), vec![TINY_VOCAB.len(), HIDDEN]),
         ("embeddings.position_embeddings.weight".into(), vec![MAX_POS, HIDDEN]),
@@ -85,7 +85,7 @@ fn tiny_tensors(prefix: &str) -> HashMap<String, Tensor> {
 }
 
 /// A complete tiny model folder (random weights, real file formats).
-fn write_tiny_model(dir: &Path, prefix: &str) {
+pub(super) fn write_tiny_model(dir: &Path, prefix: &str) {
     fs::create_dir_all(dir).unwrap();
     fs::write(dir.join(CONFIG_FILE), tiny_config().to_string()).unwrap();
     fs::write(dir.join(VOCAB_FILE), TINY_VOCAB.join("\n") + "\n").unwrap();
@@ -103,7 +103,7 @@ fn norm(v: &[f32]) -> f32 {
     v.iter().map(|x| x * x).sum::<f32>().sqrt()
 }
 
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+pub(super) fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }

@@ -24,11 +24,17 @@ pub enum Fusion {
     Hybrid,
 }
 
-/// Calibrated on our own labelled set (tests/fixtures/utterances.jsonl), not the dev set.
-pub const SEMANTIC_THRESHOLD: f32 = 0.56;
+/// The best accuracy minus false-alarm rate on our calibration set
+/// (tests/fixtures/calibration-utterances.jsonl), with the objection adapter ...
+pub const SEMANTIC_THRESHOLD: f32 = 0.66;
+/// ... and with the stock encoder.
+pub const SEMANTIC_THRESHOLD_STOCK: f32 = 0.56;
 /// The lowest threshold keeping false alarms ≤ 0.03 on our calibration set together with
-/// the calibration half of the dev set (see README: "How the matcher is measured").
-pub const HYBRID_THRESHOLD: f32 = 0.72;
+/// the calibration half of the dev set (see README: "How the matcher is measured"), with
+/// the objection adapter ...
+pub const HYBRID_THRESHOLD: f32 = 0.60;
+/// ... and with the stock encoder.
+pub const HYBRID_THRESHOLD_STOCK: f32 = 0.72;
 /// A span must be this much closer to a trigger than to any must-not-fire phrasing.
 const NEGATIVE_MARGIN: f32 = 0.0;
 const EMBED_BATCH: usize = 64;
@@ -188,9 +194,12 @@ impl SemanticMatcher {
             }
             Fusion::Semantic => None,
         };
-        let threshold = match fusion {
-            Fusion::Semantic => SEMANTIC_THRESHOLD,
-            Fusion::Hybrid => HYBRID_THRESHOLD,
+        // Each encoder scores on its own scale, so each has its own calibrated threshold.
+        let threshold = match (fusion, embedder.is_adapted()) {
+            (Fusion::Semantic, true) => SEMANTIC_THRESHOLD,
+            (Fusion::Semantic, false) => SEMANTIC_THRESHOLD_STOCK,
+            (Fusion::Hybrid, true) => HYBRID_THRESHOLD,
+            (Fusion::Hybrid, false) => HYBRID_THRESHOLD_STOCK,
         };
         let mut category_rows: HashMap<String, Vec<u32>> = HashMap::new();
         for (row, v) in vectors.iter().enumerate().filter(|(_, v)| !v.negative) {
