@@ -140,6 +140,7 @@ impl Embedder {
         Embedder::load_with(model_dir, Encoder::Adapted)
     }
 
+    /// Load the model in `model_dir` as [`Encoder`] says: adapted (the default) or stock.
     pub fn load_with(model_dir: &Path, encoder: Encoder) -> Result<Embedder, EmbedError> {
         let adapter = match encoder {
             // A defect of this build, not of the user's files: said as such.
