@@ -40,6 +40,9 @@ pub struct MatcherArgs {
     /// training figures then show the cached cost).
     #[arg(long, value_name = "FILE")]
     cache: Option<std::path::PathBuf>,
+    /// Sentence encoder (`stock`: without the objection adapter, for comparison).
+    #[arg(long, value_enum, default_value_t = super::EncoderArg::Adapted)]
+    encoder: super::EncoderArg,
 }
 
 pub fn run(c: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -109,7 +112,7 @@ fn matcher(a: MatcherArgs) -> anyhow::Result<ExitCode> {
     let queries = pick_queries(&base, a.queries);
 
     let before = rss_mb();
-    let embedder = Embedder::load(&model_dir)?;
+    let embedder = Embedder::load_with(&model_dir, a.encoder.into())?;
     let loaded = rss_mb();
     let mut one = Vec::new();
     for q in &queries {
@@ -135,7 +138,7 @@ fn matcher(a: MatcherArgs) -> anyhow::Result<ExitCode> {
         if !a.json {
             eprintln!("{name}: {} objections…", lib.objections.len());
         }
-        figures.libraries.push(measure(&name, &lib, &model_dir, &queries, a.cache.as_deref())?);
+        figures.libraries.push(measure(&name, &lib, &model_dir, a.encoder.into(), &queries, a.cache.as_deref())?);
     }
     if a.json {
         println!("{}", serde_json::to_string(&figures)?);
@@ -149,6 +152,7 @@ fn measure(
     name: &str,
     lib: &Library,
     model_dir: &std::path::Path,
+    encoder: cuecard_engine::embed::Encoder,
     queries: &[String],
     cache: Option<&std::path::Path>,
 ) -> anyhow::Result<LibraryFigures> {
@@ -161,7 +165,7 @@ fn measure(
     let report = store.replace_library(&parsed, &dir.display().to_string())?;
     let import_ms = ms(t.elapsed());
 
-    let embedder = Embedder::load(model_dir)?;
+    let embedder = Embedder::load_with(model_dir, encoder)?;
     let mut cache = match cache {
         Some(path) => Some(Store::open(path).with_context(|| format!("opening the bench cache {}", path.display()))?),
         None => None,
