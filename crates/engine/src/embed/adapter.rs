@@ -7,7 +7,8 @@
 //! adds `lora_b · lora_a` to `L.weight` once, so embedding costs exactly what it did.
 //! It applies only to the weights it was trained on: its metadata names their SHA-256.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
 use candle_core::safetensors::SliceSafetensors;
 use candle_core::{DType, Device, Tensor};
@@ -80,10 +81,11 @@ impl Adapter {
         &self.id
     }
 
-    /// `base` with the updates added. Every update must land on a weight of the same
-    /// shape, which [`Adapted::check`] verifies before the model is built.
+    /// `base` with the updates added, as [`Bert::load`](super::bert::Bert::load) reads it.
+    /// An update whose weight has another shape fails that read; one whose weight the
+    /// model never asks for is reported by [`Adapted::unused`] afterwards.
     pub(crate) fn over<'a>(&'a self, base: &'a dyn TensorSource) -> Adapted<'a> {
-        Adapted { base, adapter: self }
+        Adapted { base, adapter: self, applied: RefCell::new(HashSet::new()) }
     }
 }
 
@@ -91,27 +93,17 @@ impl Adapter {
 pub(crate) struct Adapted<'a> {
     base: &'a dyn TensorSource,
     adapter: &'a Adapter,
+    /// Updates added so far (names without the `bert.` prefix).
+    applied: RefCell<HashSet<String>>,
 }
 
 impl Adapted<'_> {
-    /// Each update's weight exists with the update's shape (with or without the `bert.`
-    /// prefix of BertForXxx checkpoints).
-    pub(crate) fn check(&self) -> Result<(), String> {
-        for (name, (a, b)) in &self.adapter.deltas {
-            let weight =
-                self.base_tensor(name)?.ok_or_else(|| format!("the adapter updates {name}, which the model lacks"))?;
-            let update = [b.dims()[0], a.dims()[1]];
-            if weight.dims() != update {
-                return Err(format!("the adapter's update of {name} is {update:?}, the weight {:?}", weight.dims()));
-            }
-        }
-        Ok(())
-    }
-
-    fn base_tensor(&self, name: &str) -> Result<Option<Tensor>, String> {
-        match self.base.tensor(name)? {
-            Some(t) => Ok(Some(t)),
-            None => self.base.tensor(&format!("bert.{name}")),
+    /// After the model is built: an error naming an update no weight received.
+    pub(crate) fn unused(&self) -> Result<(), String> {
+        let applied = self.applied.borrow();
+        match self.adapter.deltas.keys().filter(|n| !applied.contains(*n)).min() {
+            Some(name) => Err(format!("the adapter updates {name}, which the model lacks")),
+            None => Ok(()),
         }
     }
 }
@@ -123,14 +115,17 @@ impl TensorSource for Adapted<'_> {
 
     fn tensor(&self, name: &str) -> Result<Option<Tensor>, String> {
         let Some(t) = self.base.tensor(name)? else { return Ok(None) };
-        match self.adapter.deltas.get(name.strip_prefix("bert.").unwrap_or(name)) {
-            Some((a, b)) => b
-                .matmul(a)
-                .and_then(|delta| t.to_dtype(DType::F32)? + delta)
-                .map(Some)
-                .map_err(|e| format!("tensor {name}: {e}")),
-            None => Ok(Some(t)),
+        let key = name.strip_prefix("bert.").unwrap_or(name);
+        let Some((a, b)) = self.adapter.deltas.get(key) else { return Ok(Some(t)) };
+        let update = [b.dims()[0], a.dims()[1]];
+        if t.dims() != update {
+            return Err(format!("the adapter's update of {key} is {update:?}, the weight {:?}", t.dims()));
         }
+        self.applied.borrow_mut().insert(key.to_owned());
+        b.matmul(a)
+            .and_then(|delta| t.to_dtype(DType::F32)? + delta)
+            .map(Some)
+            .map_err(|e| format!("tensor {name}: {e}"))
     }
 }
 

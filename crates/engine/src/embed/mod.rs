@@ -182,9 +182,8 @@ impl Embedder {
         let bert = match &adapter {
             Some(a) => {
                 let adapted = a.over(&weights);
-                adapted.check().map_err(|r| invalid(&weights_path, r))?;
                 model_id = format!("{model_id}+{}", a.id());
-                Bert::load(&cfg, &adapted)
+                Bert::load(&cfg, &adapted).and_then(|bert| adapted.unused().map(|()| bert))
             }
             None => Bert::load(&cfg, &weights),
         }
