@@ -28,8 +28,8 @@ ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 EXPECTED = {
     "Already use a competitor": ("competitor-already-use", 14.6, 15.4),
     "Too expensive": ("price-too-expensive", 42.8, 45.6),
-    "Bad time right now": ("timing-not-now", 61.0, 62.4),
-    "Not the decision maker": ("authority-boss-decides", 69.2, 71.4),
+    "Waiting on a change": ("timing-waiting-on-event", 61.0, 63.1),
+    "Not the decision maker": ("authority-boss-decides", 69.2, 72.8),
 }
 CALL_S = 79.0  # length of the sample call
 

@@ -32,9 +32,9 @@ pub const SEMANTIC_THRESHOLD_STOCK: f32 = 0.56;
 /// The lowest threshold keeping false alarms ≤ 0.03 on our calibration set together with
 /// the calibration half of the dev set (see README: "How the matcher is measured"), with
 /// the objection adapter ...
-pub const HYBRID_THRESHOLD: f32 = 0.60;
+pub const HYBRID_THRESHOLD: f32 = 0.76;
 /// ... and with the stock encoder.
-pub const HYBRID_THRESHOLD_STOCK: f32 = 0.72;
+pub const HYBRID_THRESHOLD_STOCK: f32 = 0.76;
 /// A span must be this much closer to a trigger than to any must-not-fire phrasing.
 const NEGATIVE_MARGIN: f32 = 0.0;
 const EMBED_BATCH: usize = 64;
@@ -226,8 +226,9 @@ impl SemanticMatcher {
 }
 
 impl SemanticMatcher {
-    /// The hybrid matcher: the classifier decides from the whole turn; each category it
-    /// ranks is explained by its nearest trigger phrasing. The top category's explanation
+    /// The hybrid matcher: the classifier decides from the whole turn, scoring each category
+    /// against "none" alone (p / (p + p_none)); each category it ranks is explained by its
+    /// nearest trigger phrasing. The top category's explanation
     /// also looks inside the turn: the spans that on their own look most like that
     /// category are compared with its phrasings, so a long turn shows the clause that
     /// fired. Only a few spans and one category's phrasings are scanned, which keeps
@@ -249,6 +250,10 @@ impl SemanticMatcher {
             .collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         ranked.truncate(limit);
+        // A turn that sounds like two categories splits its probability between them; what
+        // decides a card is how much more it looks like this category than like nothing.
+        let none = clf.classes().iter().position(|c| c == classifier::NONE).map_or(0.0, |k| prediction.probs[k]);
+        ranked.iter_mut().for_each(|(_, p)| *p /= (*p + none).max(f32::MIN_POSITIVE));
         let (mut out, mut rows) = (Vec::with_capacity(ranked.len()), Vec::with_capacity(ranked.len()));
         for (rank, &(k, p)) in ranked.iter().enumerate() {
             // (similarity, phrasing row, span index; None = the whole turn)
