@@ -1,18 +1,20 @@
-"""clean.py IN.jsonl... -> /tmp/gen/clean/<name>: drops lines that echo phrasings my prompts quoted from
-dev misses, lines close to any dev, held-out or calibration line, and duplicates."""
+"""clean.py OUTDIR IN.jsonl... -> OUTDIR/<name>: drops lines that echo phrasings my prompts quoted
+from dev misses, lines close to any dev, held-out or calibration line, and duplicates.
+Run from the repository root, with ../shared/eval beside it."""
 import json, re, sys, os
 SEEDED = ['field day', 'adoption is always the problem', 'hire another', 'calling back',
           'earmarked already', 'sister company', 'parent company']
 def toks(s): return set(re.findall(r"[a-z0-9']+", s.lower()))
 ref = []
-for p in ['/work/shared/eval/dev-utterances.jsonl', '/work/main/tests/fixtures/heldout-utterances.jsonl',
-          '/work/main/tests/fixtures/calibration-utterances.jsonl']:
+for p in ['../shared/eval/dev-utterances.jsonl', 'tests/fixtures/heldout-utterances.jsonl',
+          'tests/fixtures/calibration-utterances.jsonl']:
     ref += [toks(json.loads(l)['text']) for l in open(p) if l.strip()]
-for c in open('/work/shared/eval/dev-calls.jsonl'):
+for c in open('../shared/eval/dev-calls.jsonl'):
     ref += [toks(t['text']) for t in json.loads(c)['turns']]
-os.makedirs('/tmp/gen/clean', exist_ok=True)
+out_dir = sys.argv[1]
+os.makedirs(out_dir, exist_ok=True)
 seen = set()
-for path in sys.argv[1:]:
+for path in sys.argv[2:]:
     kept, dropped = [], []
     for l in open(path):
         if not l.strip(): continue
@@ -26,7 +28,7 @@ for path in sys.argv[1:]:
             if j >= 0.5: why = f'close {j:.2f}'
         seen.add(key)
         (dropped if why else kept).append((r, why))
-    with open('/tmp/gen/clean/' + os.path.basename(path), 'w') as f:
+    with open(os.path.join(out_dir, os.path.basename(path)), 'w') as f:
         for r, _ in kept: f.write(json.dumps(r) + '\n')
     print(path, 'kept', len(kept), 'dropped', len(dropped))
     for r, why in dropped: print('   ', why, '|', r['text'][:100])
