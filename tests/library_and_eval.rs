@@ -92,21 +92,20 @@ fn the_shipped_threshold_is_the_calibrated_one() {
     let ours = std::fs::read_to_string(repo("tests/fixtures/calibration-utterances.jsonl")).unwrap();
     let dev_half = std::fs::read_to_string(repo("tests/fixtures/dev-calibration-half.jsonl")).unwrap();
     std::fs::write(&set, ours + &dev_half).unwrap();
-    let eval = |threshold: Option<f64>| -> Value {
-        let mut cmd = cuecard(home.path());
-        cmd.args(["eval", "--json"]).arg(&set);
-        if let Some(t) = threshold {
-            cmd.args(["--threshold", &format!("{t:.2}")]);
-        }
-        serde_json::from_str(&ok(&mut cmd)).unwrap()
-    };
-    let shipped = eval(None);
+    // One run: the report at the shipped threshold, and its sweep for the step below.
+    let shipped: Value =
+        serde_json::from_str(&ok(cuecard(home.path()).args(["eval", "--json", "--sweep"]).arg(&set))).unwrap();
     assert_eq!(shipped["none_items"].as_u64(), Some(357), "{shipped}");
     let threshold = shipped["threshold"].as_f64().unwrap();
     let fa = shipped["false_alarm_rate"].as_f64().unwrap();
     assert!(fa <= 0.03, "false alarms {fa} at the shipped threshold {threshold}");
     assert!(shipped["accuracy"].as_f64().unwrap() >= 0.85, "{shipped}");
-    let lower = eval(Some(threshold - 0.02));
+    let lower = shipped["sweep"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| (p["threshold"].as_f64().unwrap() - (threshold - 0.02)).abs() < 0.005)
+        .unwrap_or_else(|| panic!("no sweep point 0.02 below {threshold}: {shipped}"));
     let lower_fa = lower["false_alarm_rate"].as_f64().unwrap();
     assert!(lower_fa > 0.03, "{:.2} would keep false alarms at {lower_fa}: recalibrate", threshold - 0.02);
 }

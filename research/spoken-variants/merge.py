@@ -1,7 +1,7 @@
 """merge.py LIBDIR GEN.jsonl... : appends written lines to the library: each objection's to the
 end of its trigger list, under a comment, and the `none` lines to
 LIBDIR/not-objections-spoken.yaml. Edits the YAML as text, so its comments stay."""
-import json, sys, yaml, glob, re, os
+import json, sys, yaml, glob, re
 lib = sys.argv[1]; gens = sys.argv[2:]
 rows = [json.loads(l) for g in gens for l in open(g) if l.strip()]
 def item(s, indent):
@@ -12,21 +12,19 @@ for r in rows:
     t = ' '.join(r['text'].split())
     if r['category'] == 'none': nones.append(t)
     else: by_obj.setdefault(r['objection'], []).append(t)
-seen = set()
+done = set()  # objections whose lines went in
 for p in sorted(glob.glob(f'{lib}/*.yaml')):
-    lines = open(p).readlines(); out = []; cur = None; done = set()
-    for idx, line in enumerate(lines):
+    out = []; cur = None; changed = False
+    for line in open(p):
         m = re.match(r'  - id: (\S+)', line)
         if m: cur = m.group(1)
         if line.startswith('    must_not_fire:') and cur in by_obj and cur not in done:
             out.append('      # spoken variants (research/spoken-variants)\n')
-            out += [item(t, 6) for t in by_obj[cur]]; done.add(cur)
+            out += [item(t, 6) for t in by_obj[cur]]; done.add(cur); changed = True
         out.append(line)
-    for o in by_obj:
-        if o in done: seen.add(o)
-    if done:
+    if changed:
         open(p, 'w').writelines(out)
-missing = set(by_obj) - seen
+missing = set(by_obj) - done
 assert not missing, missing
 with open(f'{lib}/not-objections-spoken.yaml', 'w') as f:
     f.write('# Spoken statements that touch an objection topic without objecting: facts about the\n'
