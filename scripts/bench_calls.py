@@ -7,7 +7,9 @@ ASR real-time factor and peak RSS, by replaying synthesised audio through `cueca
 Each call is rendered with scripts/synth_call.py (rep left, prospect right), replayed
 with `cuecard replay --json`, and every card is matched to the turn it fired on.
 Latency = card wall-clock time minus the end of the objection's audio (negative: the
-card came while the prospect was still talking). Needs a built cuecard and a model.
+card came while the prospect was still talking); only at realtime pace, since fast pace
+runs ahead of the audio clock. Each call's events are kept beside its audio as
+CALL.events.jsonl. Needs a built cuecard and a model.
 """
 import argparse, json, os, re, statistics, subprocess, sys, tempfile
 
@@ -57,6 +59,8 @@ def main():
             sys.exit(f"{cid}: replay failed: {p.stderr}")
         rss.append(int(p.stderr.strip().splitlines()[-1]) / 1024)
         ev = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+        with open(os.path.join(out, cid + ".events.jsonl"), "w") as f:
+            f.write(p.stdout)
         cards = [e for e in ev if e["type"] == "card"]
         summ = [e for e in ev if e["type"] == "summary"][0]
         rtf.append(summ["asr"]["real_time_factor"])
@@ -83,7 +87,8 @@ def main():
                 continue
             if t["index"] not in hit_turns:
                 hit_turns.add(t["index"])
-                lat.append((c["wall_ms"] - t["end_ms"]) / 1000.0)
+                if a.pace == "realtime":
+                    lat.append((c["wall_ms"] - t["end_ms"]) / 1000.0)
         objs = [t for t in turns if t["expect"] != "none"]
         for t in objs:
             if t["index"] not in hit_turns:
@@ -95,7 +100,8 @@ def main():
     print(json.dumps({
         "pace": a.pace, "calls": len(ids), **tot,
         "false_cards_per_call": tot["false_cards"] / len(ids),
-        "latency_s_p50": round(pct(lat, 0.5), 2), "latency_s_p95": round(pct(lat, 0.95), 2),
+        "latency_s_p50": round(pct(lat, 0.5), 2) if lat else None,
+        "latency_s_p95": round(pct(lat, 0.95), 2) if lat else None,
         "latencies_s": [round(x, 2) for x in sorted(lat)],
         "word_error_rate": round(wer_edits / max(wer_words, 1), 4),
         "rtf_median": round(statistics.median(rtf), 3), "peak_rss_mb_max": round(max(rss)),

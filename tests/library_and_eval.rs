@@ -73,6 +73,10 @@ fn the_objection_adapter_beats_the_stock_encoder_on_our_held_out_set() {
         serde_json::from_str(&out).unwrap()
     };
     let (adapted, stock) = (run("adapted"), run("stock"));
+    // The report names the encoder, so the two runs cannot be mixed up.
+    let encoder = |r: &Value| r["encoder"].as_str().unwrap_or_default().to_owned();
+    assert!(encoder(&adapted).contains("+objection-adapter@"), "{}", encoder(&adapted));
+    assert!(encoder(&stock).starts_with("all-minilm-l6-v2@") && !encoder(&stock).contains('+'), "{}", encoder(&stock));
     let figures = |r: &Value| (r["accuracy"].as_f64().unwrap(), r["false_alarm_rate"].as_f64().unwrap());
     let ((acc, fa), (stock_acc, stock_fa)) = (figures(&adapted), figures(&stock));
     // Measured: 0.946 / 0.031 against 0.906 / 0.026 (one more false alarm of 196).

@@ -80,6 +80,9 @@ struct Miss {
 struct Report {
     set: String,
     matcher: String,
+    /// The sentence encoder's model id (semantic and hybrid only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encoder: Option<String>,
     threshold: f32,
     items: usize,
     objection_items: usize,
@@ -202,6 +205,7 @@ fn score(set: &Path, items: &[Item], matcher: &mut dyn Matcher, sweep: bool) -> 
     Ok(Report {
         set: set.display().to_string(),
         matcher: matcher.name().to_owned(),
+        encoder: matcher.encoder().map(str::to_owned),
         threshold,
         items: items.len(),
         objection_items: objections,
@@ -270,6 +274,9 @@ fn print_report(r: &Report, show_errors: bool) {
         "{}: {} items ({} objections, {} none), matcher {} @ {:.2}",
         r.set, r.items, r.objection_items, r.none_items, r.matcher, r.threshold
     );
+    if let Some(encoder) = &r.encoder {
+        println!("  encoder {encoder}");
+    }
     println!("  top-1 accuracy on objections  {:.3}", r.accuracy);
     println!("  false-alarm rate on none      {:.3}  ({} of {})", r.false_alarm_rate, r.false_alarms, r.none_items);
     println!("  per-category recall:");

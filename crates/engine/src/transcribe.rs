@@ -135,9 +135,11 @@ pub fn clean(text: &str) -> String {
 }
 
 /// Removes immediate repeats of a run of 3+ words, whisper's typical loop, including a
-/// loop cut short at the end ("no budget this year. no budget").
+/// loop cut short at the end ("no budget this year. no budget"), and a pair of words
+/// said three times or more.
 fn collapse_repeats(mut words: Vec<&str>) -> Vec<&str> {
     let norm = |w: &str| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+    collapse_pair_loops(&mut words, norm);
     let len = words.len();
     'tail: for k in 4..len.saturating_sub(2) {
         for i in 0..k.saturating_sub(3) {
@@ -167,6 +169,23 @@ fn collapse_repeats(mut words: Vec<&str>) -> Vec<&str> {
     words
 }
 
+/// Two words said twice is a stutter ("I mean, I mean"); three times or more is the same
+/// loop on a short window ("It might... It might... It might...").
+fn collapse_pair_loops(words: &mut Vec<&str>, norm: impl Fn(&str) -> String) {
+    let mut i = 0;
+    while i + 6 <= words.len() {
+        let same_pair = |j: usize| norm(words[j]) == norm(words[i]) && norm(words[j + 1]) == norm(words[i + 1]);
+        let mut reps = 1;
+        while i + 2 * (reps + 1) <= words.len() && same_pair(i + 2 * reps) {
+            reps += 1;
+        }
+        if reps >= 3 {
+            words.drain(i + 2..i + 2 * reps);
+        }
+        i += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::clean;
@@ -184,5 +203,8 @@ mod tests {
         assert_eq!(clean("no budget for new tools this year. no budget for new"), "no budget for new tools this year.");
         assert_eq!(clean("we use it and we use it daily"), "we use it and we use it daily");
         assert_eq!(clean("no no no, not now"), "no no no, not now");
+        assert_eq!(clean("I mean, I mean, I mean,"), "I mean,");
+        assert_eq!(clean("It might... It might... It might... It might..."), "It might...");
+        assert_eq!(clean("well I mean, I mean it's fine"), "well I mean, I mean it's fine");
     }
 }

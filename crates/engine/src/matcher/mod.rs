@@ -84,6 +84,10 @@ fn best_first(mut out: Vec<Candidate>, limit: usize) -> Vec<Candidate> {
 
 pub trait Matcher: Send {
     fn name(&self) -> &'static str;
+    /// The sentence encoder's model id, for matchers that embed text.
+    fn encoder(&self) -> Option<&str> {
+        None
+    }
     /// Scores at or above this fire a card.
     fn threshold(&self) -> f32;
     /// Candidates for one prospect utterance, best first, at most one per objection.

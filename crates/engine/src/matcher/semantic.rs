@@ -337,6 +337,10 @@ impl Matcher for SemanticMatcher {
         }
     }
 
+    fn encoder(&self) -> Option<&str> {
+        Some(self.embedder.model_id())
+    }
+
     fn threshold(&self) -> f32 {
         self.threshold
     }
