@@ -26,10 +26,10 @@ ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 # later, or (a partial skipped) not at all, so the test takes the first of these the
 # overlay shows and checks it appears inside the call's timeline.
 EXPECTED = {
-    "Already use a competitor": ("competitor-already-use", 14.6, 15.4),
+    "Already use a competitor": ("competitor-already-use", 14.6, 19.1),
     "Too expensive": ("price-too-expensive", 42.8, 45.6),
-    "Waiting on a change": ("timing-waiting-on-event", 61.0, 63.1),
-    "Not the decision maker": ("authority-boss-decides", 69.2, 72.8),
+    "Waiting on a change": ("timing-waiting-on-event", 61.0, 63.8),
+    "Not the decision maker": ("authority-boss-decides", 69.2, 73.3),
 }
 CALL_S = 79.0  # length of the sample call
 
