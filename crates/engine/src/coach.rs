@@ -89,8 +89,9 @@ impl Coach {
             return None;
         };
         let needed = if ctx.is_final { self.threshold } else { self.threshold + self.policy.partial_margin };
+        let clears_bar = c.fires(needed);
         if !ctx.is_final {
-            let previous = if c.fires(needed) {
+            let previous = if clears_bar {
                 self.partial_pick.insert(ctx.utterance_id, c.category.clone())
             } else {
                 self.partial_pick.remove(&ctx.utterance_id)
@@ -108,7 +109,7 @@ impl Coach {
                 return None;
             }
         }
-        if !c.fires(needed) {
+        if !clears_bar {
             return None;
         }
         if let Some((categories, at)) = self.fired_in.get(&ctx.utterance_id) {

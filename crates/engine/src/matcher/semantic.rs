@@ -241,18 +241,14 @@ impl SemanticMatcher {
     ) -> Result<Vec<Candidate>, MatchError> {
         let prediction = clf.predict(&self.nearest, &u.text, &u.whole);
         let whole_span = u.spans.iter().position(|r| r.len() == u.tokens.len());
-        let mut ranked: Vec<(usize, f32)> = clf
-            .classes()
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.as_str() != classifier::NONE)
-            .map(|(k, _)| (k, prediction.probs[k]))
-            .collect();
+        let none_class = clf.classes().iter().position(|c| c == classifier::NONE);
+        let mut ranked: Vec<(usize, f32)> =
+            (0..clf.classes().len()).filter(|&k| Some(k) != none_class).map(|k| (k, prediction.probs[k])).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         ranked.truncate(limit);
         // A turn that sounds like two categories splits its probability between them; what
         // decides a card is how much more it looks like this category than like nothing.
-        let none = clf.classes().iter().position(|c| c == classifier::NONE).map_or(0.0, |k| prediction.probs[k]);
+        let none = none_class.map_or(0.0, |k| prediction.probs[k]);
         ranked.iter_mut().for_each(|(_, p)| *p /= (*p + none).max(f32::MIN_POSITIVE));
         let (mut out, mut rows) = (Vec::with_capacity(ranked.len()), Vec::with_capacity(ranked.len()));
         for (rank, &(k, p)) in ranked.iter().enumerate() {
