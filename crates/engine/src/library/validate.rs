@@ -17,24 +17,44 @@ fn valid_id(id: &str) -> bool {
 
 /// Line (1-based) of `field` inside the objection with `id` (or of `field` anywhere).
 pub(super) fn locate(text: &str, id: Option<&str>, field: &str) -> Option<usize> {
-    let lines: Vec<&str> = text.lines().collect();
-    let id_line = |l: &str| {
-        let t = l.trim_start().trim_start_matches("- ").trim();
-        id.is_some_and(|id| {
-            t.strip_prefix("id:").is_some_and(|v| v.trim().trim_matches(|c| c == '"' || c == '\'') == id)
-        })
-    };
-    let start = match id {
-        Some(_) => lines.iter().position(|l| id_line(l))?,
-        None => 0,
-    };
-    let key = field.rsplit('.').next().unwrap_or(field);
-    let key = key.split('[').next().unwrap_or(key);
-    let found = lines[start..]
-        .iter()
-        .position(|l| l.trim_start().trim_start_matches("- ").starts_with(&format!("{key}:")))
-        .map(|i| start + i + 1);
-    found.or(Some(start + 1))
+    Locator::new(text).line(id, field)
+}
+
+/// Finds lines in one YAML file. Each `id:` line is found once up front, so a file of
+/// thousands of objections is not rescanned from the top for each of them.
+struct Locator<'a> {
+    lines: Vec<&'a str>,
+    /// Index of the first line declaring each id.
+    id_lines: HashMap<&'a str, usize>,
+}
+
+impl<'a> Locator<'a> {
+    fn new(text: &'a str) -> Self {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut id_lines = HashMap::new();
+        for (i, l) in lines.iter().enumerate() {
+            let t = l.trim_start().trim_start_matches("- ").trim();
+            if let Some(v) = t.strip_prefix("id:") {
+                id_lines.entry(v.trim().trim_matches(|c| c == '"' || c == '\'')).or_insert(i);
+            }
+        }
+        Locator { lines, id_lines }
+    }
+
+    fn line(&self, id: Option<&str>, field: &str) -> Option<usize> {
+        let start = match id {
+            Some(id) => *self.id_lines.get(id)?,
+            None => 0,
+        };
+        let key = field.rsplit('.').next().unwrap_or(field);
+        let key = key.split('[').next().unwrap_or(key);
+        let key = format!("{key}:");
+        let found = self.lines[start..]
+            .iter()
+            .position(|l| l.trim_start().trim_start_matches("- ").starts_with(&key))
+            .map(|i| start + i + 1);
+        found.or(Some(start + 1))
+    }
 }
 
 pub(super) fn validate(
@@ -42,10 +62,12 @@ pub(super) fn validate(
     problems: &mut Vec<Problem>,
 ) -> (Vec<Objection>, Vec<Problem>) {
     let mut warnings = Vec::new();
-    let mut seen: HashMap<String, (PathBuf, Option<usize>)> = HashMap::new();
+    let mut seen: HashMap<String, (PathBuf, &str)> = HashMap::new();
     let mut out = Vec::new();
+    let mut locators: HashMap<PathBuf, Locator<'_>> = HashMap::new();
     for (file, text, o) in items {
-        let at = |field: &str| locate(text, Some(&o.id), field);
+        let locator = locators.entry(file.clone()).or_insert_with(|| Locator::new(text));
+        let at = |field: &str| locator.line(Some(&o.id), field);
         let mut bad = |field: &str, message: String| {
             problems.push(Problem {
                 file: file.clone(),
@@ -102,8 +124,10 @@ pub(super) fn validate(
             }
         }
         if !o.id.is_empty() {
-            let here = (file.clone(), at("id"));
-            if let Some((first_file, first_line)) = seen.get(&o.id) {
+            // The first use's line is looked up only for the error: locating every id as
+            // it is seen rescans its file each time, quadratic in a large library.
+            if let Some((first_file, first_text)) = seen.get(&o.id) {
+                let first_line = locate(first_text, Some(&o.id), "id");
                 bad(
                     "id",
                     format!(
@@ -114,7 +138,7 @@ pub(super) fn validate(
                     ),
                 );
             } else {
-                seen.insert(o.id.clone(), here);
+                seen.insert(o.id.clone(), (file.clone(), text));
             }
         }
         out.push(o);
@@ -192,5 +216,15 @@ mod tests {
     fn warns_below_ten_triggers() {
         let lib = load(&[("x.yaml", format!("objections:\n{}", objection("w", 5)))]).unwrap();
         assert_eq!(lib.warnings.len(), 1);
+    }
+
+    #[test]
+    fn a_problem_deep_in_a_file_names_its_own_objections_line() {
+        let text = format!("objections:\n{}{}{}", objection("a", 10), objection("b", 10), objection("c", 5));
+        let lib = load(&[("x.yaml", text.clone())]).unwrap();
+        let c_at = text.lines().position(|l| l.trim() == "- id: c").unwrap();
+        let triggers_at = c_at + text.lines().skip(c_at).position(|l| l.trim() == "triggers:").unwrap();
+        assert_eq!(lib.warnings.len(), 1);
+        assert_eq!(lib.warnings[0].line, Some(triggers_at + 1), "{:?}", lib.warnings[0]);
     }
 }

@@ -58,6 +58,25 @@ pub struct Classifier {
     /// fifteen times as many); the bias is the last feature. Stored class-major.
     weights: Vec<f32>,
     dim: usize,
+    word_grams: WordGrams,
+}
+
+/// The character n-gram features of every word in the training examples, found once
+/// when the classifier is built: an utterance's word then costs one lookup instead of
+/// one per n-gram (on a large library the vocabulary outgrows the processor's cache, so
+/// each lookup is a trip to memory).
+#[derive(Default)]
+struct WordGrams {
+    /// Lowercased word → its range in `features`.
+    of: FxHashMap<String, std::ops::Range<u32>>,
+    features: Vec<u32>,
+}
+
+/// The two TF-IDF blocks of the features, each normalised on its own.
+#[derive(Clone, Copy)]
+enum Block {
+    Words,
+    Characters,
 }
 
 /// Sparse feature vector: (index, value).
@@ -150,6 +169,35 @@ impl Classifier {
         &self.header.classes
     }
 
+    /// Fills [`WordGrams`] from the examples' words.
+    fn with_word_grams(mut self, examples: &[Example<'_>]) -> Self {
+        let mut grams = WordGrams::default();
+        for e in examples {
+            for word in e.text.to_lowercase().split_whitespace() {
+                if grams.of.contains_key(word) {
+                    continue;
+                }
+                let start = grams.features.len() as u32;
+                visit_char_terms(word, &mut |t| grams.features.extend(self.index.get(t).map(|&i| i as u32)));
+                grams.of.insert(word.to_owned(), start..grams.features.len() as u32);
+            }
+        }
+        self.word_grams = grams;
+        self
+    }
+
+    /// Feature indices of the character n-grams of `text`'s words, in no set order.
+    fn char_features(&self, text: &str, out: &mut Vec<usize>) {
+        for word in text.to_lowercase().split_whitespace() {
+            match self.word_grams.of.get(word) {
+                Some(r) => {
+                    out.extend(self.word_grams.features[r.start as usize..r.end as usize].iter().map(|&i| i as usize))
+                }
+                None => visit_char_terms(word, &mut |t| out.extend(self.index.get(t))),
+            }
+        }
+    }
+
     fn base(&self) -> usize {
         self.header.embed_dim + self.header.classes.len()
     }
@@ -173,9 +221,12 @@ impl Classifier {
         let mut f: Features = embedding.iter().enumerate().map(|(i, &x)| (i, x * EMBED_SCALE)).collect();
         let (knn, closest) = self.neighbour_features(nearest, embedding, leave_out);
         f.extend(knn.into_iter().enumerate().map(|(i, x)| (self.header.embed_dim + i, x * KNN_SCALE)));
-        for visit_terms in [visit_word_terms as fn(&str, &mut dyn FnMut(&str)), visit_char_terms] {
+        for block_of in [Block::Words, Block::Characters] {
             let mut seen: Vec<usize> = Vec::new();
-            visit_terms(text, &mut |t| seen.extend(self.index.get(t)));
+            match block_of {
+                Block::Words => visit_word_terms(text, &mut |t| seen.extend(self.index.get(t))),
+                Block::Characters => self.char_features(text, &mut seen),
+            }
             seen.sort_unstable();
             // Term counts, in feature order (the norm's sum then has one fixed order).
             let mut block: Vec<(usize, f32)> = Vec::with_capacity(seen.len());
@@ -253,7 +304,15 @@ impl Classifier {
         let index = header.terms.iter().enumerate().map(|(i, t)| (t.clone(), base + i)).collect();
         let dim = base + header.terms.len() + 1;
         let k = header.classes.len();
-        let mut model = Classifier { header, index, labels: labels.clone(), weights: vec![0.0; k * dim], dim };
+        let mut model = Classifier {
+            header,
+            index,
+            labels: labels.clone(),
+            weights: vec![0.0; k * dim],
+            dim,
+            word_grams: WordGrams::default(),
+        }
+        .with_word_grams(examples);
 
         // A fixed split (not the core count) keeps the trained model the same everywhere.
         let chunk = examples.len().div_ceil(TRAINING_THREADS).max(1);
@@ -341,7 +400,10 @@ impl Classifier {
         let class_of = |e: &Example<'_>| header.classes.iter().position(|c| c == e.category.unwrap_or(NONE));
         let labels = examples.iter().map(class_of).collect::<Option<_>>()?;
         let weights = transposed(&weights, header.classes.len(), dim);
-        Some(Classifier { header, index, labels, weights, dim })
+        Some(
+            Classifier { header, index, labels, weights, dim, word_grams: WordGrams::default() }
+                .with_word_grams(examples),
+        )
     }
 }
 
@@ -389,5 +451,26 @@ mod tests {
         let (header, weights) = m.to_parts();
         let again = Classifier::from_parts(&header, weights, &examples).expect("round trip");
         assert_eq!(again.predict(&nearest, "much too expensive", &a).probs, p);
+    }
+
+    #[test]
+    fn known_words_give_the_same_character_ngrams_as_counting_each_one() {
+        let v = [vec![1.0, 0.0], vec![0.0, 1.0]];
+        let examples = [
+            Example { text: "Way too expensive, honestly", category: Some("price"), embedding: &v[0] },
+            Example { text: "no budget this year", category: None, embedding: &v[1] },
+        ];
+        let m = Classifier::train(&examples, &VectorIndex::build(2, v.iter().map(Vec::as_slice)));
+        assert!(m.word_grams.of.contains_key("expensive,") && !m.word_grams.of.contains_key("pricey"));
+        // Known words (any case, punctuation kept as in training), unknown ones, both.
+        for text in ["WAY too expensive, honestly", "far too pricey", "no budget, too expensive this year!"] {
+            let mut cached = Vec::new();
+            m.char_features(text, &mut cached);
+            let mut counted: Vec<usize> = char_terms(text).iter().filter_map(|t| m.index.get(t).copied()).collect();
+            cached.sort_unstable();
+            counted.sort_unstable();
+            assert!(!counted.is_empty());
+            assert_eq!(cached, counted, "{text}");
+        }
     }
 }

@@ -147,12 +147,18 @@ impl LexicalMatcher {
         let mut query: Vec<&String> = tokens.iter().filter_map(|t| t.stem.as_ref()).collect();
         query.sort();
         query.dedup();
+        // Most candidates are explained by the whole turn: weigh each span's words once.
+        let mut spans: Vec<(std::ops::Range<usize>, (Features, f32))> = Vec::new();
         pairs
             .iter()
             .map(|(span, rowid)| match self.entries.get(rowid) {
                 Some(e) => {
-                    let (f, n) = self.span_features(&tokens[span.clone()]);
-                    (cosine(&e.features, e.norm, &f, n), self.bm25(&query, e))
+                    let at = spans.iter().position(|(r, _)| r == span).unwrap_or_else(|| {
+                        spans.push((span.clone(), self.span_features(&tokens[span.clone()])));
+                        spans.len() - 1
+                    });
+                    let (f, n) = &spans[at].1;
+                    (cosine(&e.features, e.norm, f, *n), self.bm25(&query, e))
                 }
                 None => (0.0, 0.0),
             })

@@ -42,6 +42,11 @@ const EMBED_BATCH: usize = 64;
 const CATEGORY_POOL: f32 = 0.15;
 /// Sub-spans compared with the top category's phrasings to explain a card.
 const SUPPORTING_SPANS: usize = 2;
+const NO_CATEGORY: u32 = u32::MAX;
+/// Cells of a huge library's index probed for a span's explanation. The explanation only
+/// replaces the whole turn's nearest phrasing (found by the classifier's full probe) when
+/// the span finds a closer one, and never changes a score, so a narrower probe will do.
+const EXPLAIN_CELLS: usize = 4;
 
 /// A library phrasing; its embedding is the same row of the matcher's [`VectorIndex`].
 struct Vector {
@@ -67,6 +72,10 @@ pub struct SemanticMatcher {
     objections: Vec<Meta>,
     /// Rows of each category's trigger phrasings in `nearest`.
     category_rows: HashMap<String, Vec<u32>>,
+    /// Each row's category as a number ([`NO_CATEGORY`] for must-not-fire phrasings), so
+    /// a probe of a huge library tests a row without following pointers to its strings.
+    row_category: Vec<u32>,
+    category_ids: HashMap<String, u32>,
     fusion: Fusion,
     threshold: f32,
     classifier: Option<Classifier>,
@@ -205,6 +214,17 @@ impl SemanticMatcher {
         for (row, v) in vectors.iter().enumerate().filter(|(_, v)| !v.negative) {
             category_rows.entry(objections[v.objection].category.clone()).or_default().push(row as u32);
         }
+        let mut category_ids: HashMap<String, u32> = HashMap::new();
+        let row_category: Vec<u32> = vectors
+            .iter()
+            .map(|v| match v.negative {
+                true => NO_CATEGORY,
+                false => {
+                    let next = category_ids.len() as u32;
+                    *category_ids.entry(objections[v.objection].category.clone()).or_insert(next)
+                }
+            })
+            .collect();
         Ok(SemanticMatcher {
             lexical: LexicalMatcher::new(store)?,
             embedder,
@@ -213,6 +233,8 @@ impl SemanticMatcher {
             nearest,
             objections,
             category_rows,
+            row_category,
+            category_ids,
             fusion,
             threshold,
             classifier,
@@ -268,12 +290,10 @@ impl SemanticMatcher {
                         self.nearest.scan_rows(&u.vectors[si], rows, consider);
                     } else {
                         // A huge library: the span's nearest cells hold its nearest phrasings.
-                        let of_category = |row: usize| {
-                            let v = &self.vectors[row];
-                            (!v.negative && self.objections[v.objection].category == category).then_some(0)
-                        };
+                        let wanted = self.category_ids.get(category).copied();
+                        let of_category = |row: usize| (Some(self.row_category[row]) == wanted).then_some(0);
                         if let Some(&(row, sim)) =
-                            self.nearest.top_per_group(&u.vectors[si], 1, 1, of_category)[0].first()
+                            self.nearest.top_per_group_in(&u.vectors[si], EXPLAIN_CELLS, 1, 1, of_category)[0].first()
                         {
                             consider(row, sim);
                         }
