@@ -62,11 +62,16 @@ pub(super) fn validate(
     problems: &mut Vec<Problem>,
 ) -> (Vec<Objection>, Vec<Problem>) {
     let mut warnings = Vec::new();
-    let mut seen: HashMap<String, (PathBuf, &str)> = HashMap::new();
+    let mut seen: HashMap<String, (PathBuf, &Locator<'_>)> = HashMap::new();
     let mut out = Vec::new();
-    let mut locators: HashMap<PathBuf, Locator<'_>> = HashMap::new();
+    // One locator per source text (by address: two sources may share a path, and hashing
+    // a large file's contents per objection would be as slow as rescanning it).
+    let mut locators: HashMap<(*const u8, usize), Locator<'_>> = HashMap::new();
+    for (_, text, _) in &items {
+        locators.entry((text.as_ptr(), text.len())).or_insert_with(|| Locator::new(text));
+    }
     for (file, text, o) in items {
-        let locator = locators.entry(file.clone()).or_insert_with(|| Locator::new(text));
+        let locator = &locators[&(text.as_ptr(), text.len())];
         let at = |field: &str| locator.line(Some(&o.id), field);
         let mut bad = |field: &str, message: String| {
             problems.push(Problem {
@@ -124,10 +129,8 @@ pub(super) fn validate(
             }
         }
         if !o.id.is_empty() {
-            // The first use's line is looked up only for the error: locating every id as
-            // it is seen rescans its file each time, quadratic in a large library.
-            if let Some((first_file, first_text)) = seen.get(&o.id) {
-                let first_line = locate(first_text, Some(&o.id), "id");
+            if let Some((first_file, first)) = seen.get(&o.id) {
+                let first_line = first.line(Some(&o.id), "id");
                 bad(
                     "id",
                     format!(
@@ -138,7 +141,7 @@ pub(super) fn validate(
                     ),
                 );
             } else {
-                seen.insert(o.id.clone(), (file.clone(), text));
+                seen.insert(o.id.clone(), (file.clone(), locator));
             }
         }
         out.push(o);
@@ -226,5 +229,14 @@ mod tests {
         let triggers_at = c_at + text.lines().skip(c_at).position(|l| l.trim() == "triggers:").unwrap();
         assert_eq!(lib.warnings.len(), 1);
         assert_eq!(lib.warnings[0].line, Some(triggers_at + 1), "{:?}", lib.warnings[0]);
+    }
+
+    #[test]
+    fn two_sources_with_one_path_each_find_lines_in_their_own_text() {
+        let first = format!("objections:\n{}", objection("a", 10));
+        let second = format!("objections:\n\n\n{}", objection("c", 5));
+        let lib = load(&[("x.yaml", first), ("x.yaml", second)]).unwrap();
+        assert_eq!(lib.warnings.len(), 1);
+        assert_eq!(lib.warnings[0].line, Some(7), "{:?}", lib.warnings[0]);
     }
 }

@@ -43,10 +43,6 @@ const CATEGORY_POOL: f32 = 0.15;
 /// Sub-spans compared with the top category's phrasings to explain a card.
 const SUPPORTING_SPANS: usize = 2;
 const NO_CATEGORY: u32 = u32::MAX;
-/// Cells of a huge library's index probed for a span's explanation. The explanation only
-/// replaces the whole turn's nearest phrasing (found by the classifier's full probe) when
-/// the span finds a closer one, and never changes a score, so a narrower probe will do.
-const EXPLAIN_CELLS: usize = 4;
 
 /// A library phrasing; its embedding is the same row of the matcher's [`VectorIndex`].
 struct Vector {
@@ -293,7 +289,7 @@ impl SemanticMatcher {
                         let wanted = self.category_ids.get(category).copied();
                         let of_category = |row: usize| (Some(self.row_category[row]) == wanted).then_some(0);
                         if let Some(&(row, sim)) =
-                            self.nearest.top_per_group_in(&u.vectors[si], EXPLAIN_CELLS, 1, 1, of_category)[0].first()
+                            self.nearest.top_per_group(&u.vectors[si], 1, 1, of_category)[0].first()
                         {
                             consider(row, sim);
                         }

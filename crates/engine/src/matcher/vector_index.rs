@@ -205,19 +205,6 @@ impl VectorIndex {
         query: &[f32],
         groups: usize,
         k: usize,
-        group_of: impl FnMut(usize) -> Option<usize>,
-    ) -> Vec<Vec<(usize, f32)>> {
-        self.top_per_group_in(query, PROBE, groups, k, group_of)
-    }
-
-    /// [`VectorIndex::top_per_group`] probing only the `cells` nearest cells of a large
-    /// index (exact indexes still scan everything): for lookups that may be approximate.
-    pub fn top_per_group_in(
-        &self,
-        query: &[f32],
-        cells: usize,
-        groups: usize,
-        k: usize,
         mut group_of: impl FnMut(usize) -> Option<usize>,
     ) -> Vec<Vec<(usize, f32)>> {
         let mut best: Vec<Vec<(usize, f32)>> = vec![Vec::with_capacity(k + 1); groups];
@@ -244,9 +231,9 @@ impl VectorIndex {
         };
         match &self.cells {
             None => (0..self.len()).for_each(&mut visit),
-            Some(c) => nearest_cells(&c.centroids, self.dim, query, cells)
+            Some(cells) => nearest_cells(&cells.centroids, self.dim, query, PROBE)
                 .into_iter()
-                .for_each(|cell| c.ranges[cell].clone().for_each(&mut visit)),
+                .for_each(|cell| cells.ranges[cell].clone().for_each(&mut visit)),
         }
         for (p, g, upper) in seen {
             let (p, g) = (p as usize, g as usize);
