@@ -72,13 +72,6 @@ struct WordGrams {
     features: Vec<u32>,
 }
 
-/// The two TF-IDF blocks of the features, each normalised on its own.
-#[derive(Clone, Copy)]
-enum Block {
-    Words,
-    Characters,
-}
-
 /// Sparse feature vector: (index, value).
 type Features = Vec<(usize, f32)>;
 /// Per class, the nearest training example: (row, similarity).
@@ -221,12 +214,12 @@ impl Classifier {
         let mut f: Features = embedding.iter().enumerate().map(|(i, &x)| (i, x * EMBED_SCALE)).collect();
         let (knn, closest) = self.neighbour_features(nearest, embedding, leave_out);
         f.extend(knn.into_iter().enumerate().map(|(i, x)| (self.header.embed_dim + i, x * KNN_SCALE)));
-        for block_of in [Block::Words, Block::Characters] {
-            let mut seen: Vec<usize> = Vec::new();
-            match block_of {
-                Block::Words => visit_word_terms(text, &mut |t| seen.extend(self.index.get(t))),
-                Block::Characters => self.char_features(text, &mut seen),
-            }
+        let mut words: Vec<usize> = Vec::new();
+        visit_word_terms(text, &mut |t| words.extend(self.index.get(t)));
+        let mut characters: Vec<usize> = Vec::new();
+        self.char_features(text, &mut characters);
+        // Two TF-IDF blocks, each normalised on its own.
+        for mut seen in [words, characters] {
             seen.sort_unstable();
             // Term counts, in feature order (the norm's sum then has one fixed order).
             let mut block: Vec<(usize, f32)> = Vec::with_capacity(seen.len());

@@ -66,12 +66,13 @@ pub struct SemanticMatcher {
     vectors: Vec<Vector>,
     nearest: VectorIndex,
     objections: Vec<Meta>,
-    /// Rows of each category's trigger phrasings in `nearest`.
-    category_rows: HashMap<String, Vec<u32>>,
-    /// Each row's category as a number ([`NO_CATEGORY`] for must-not-fire phrasings), so
-    /// a probe of a huge library tests a row without following pointers to its strings.
-    row_category: Vec<u32>,
+    /// Each category's number, which indexes `category_rows`.
     category_ids: HashMap<String, u32>,
+    /// Rows of each category's trigger phrasings in `nearest`.
+    category_rows: Vec<Vec<u32>>,
+    /// Each row's category number ([`NO_CATEGORY`] for must-not-fire phrasings), so a
+    /// probe of a huge library tests a row without following pointers to its strings.
+    row_category: Vec<u32>,
     fusion: Fusion,
     threshold: f32,
     classifier: Option<Classifier>,
@@ -206,19 +207,22 @@ impl SemanticMatcher {
             (Fusion::Hybrid, true) => HYBRID_THRESHOLD,
             (Fusion::Hybrid, false) => HYBRID_THRESHOLD_STOCK,
         };
-        let mut category_rows: HashMap<String, Vec<u32>> = HashMap::new();
-        for (row, v) in vectors.iter().enumerate().filter(|(_, v)| !v.negative) {
-            category_rows.entry(objections[v.objection].category.clone()).or_default().push(row as u32);
-        }
         let mut category_ids: HashMap<String, u32> = HashMap::new();
+        let mut category_rows: Vec<Vec<u32>> = Vec::new();
         let row_category: Vec<u32> = vectors
             .iter()
-            .map(|v| match v.negative {
-                true => NO_CATEGORY,
-                false => {
-                    let next = category_ids.len() as u32;
-                    *category_ids.entry(objections[v.objection].category.clone()).or_insert(next)
+            .enumerate()
+            .map(|(row, v)| {
+                if v.negative {
+                    return NO_CATEGORY;
                 }
+                let next = category_ids.len() as u32;
+                let id = *category_ids.entry(objections[v.objection].category.clone()).or_insert(next);
+                if id == next {
+                    category_rows.push(Vec::new());
+                }
+                category_rows[id as usize].push(row as u32);
+                id
             })
             .collect();
         Ok(SemanticMatcher {
@@ -228,9 +232,9 @@ impl SemanticMatcher {
             vectors,
             nearest,
             objections,
+            category_ids,
             category_rows,
             row_category,
-            category_ids,
             fusion,
             threshold,
             classifier,
@@ -274,7 +278,7 @@ impl SemanticMatcher {
             let mut best: Option<(f32, usize, Option<usize>)> =
                 prediction.nearest[k].map(|(row, sim)| (sim, row, whole_span));
             if rank == 0 {
-                let category = clf.classes()[k].as_str();
+                let wanted = self.category_ids.get(clf.classes()[k].as_str()).copied();
                 for si in self.supporting_spans(clf, k, u) {
                     let mut consider = |row: usize, sim: f32| {
                         if best.is_none_or(|(s, _, _)| sim > s) {
@@ -282,11 +286,10 @@ impl SemanticMatcher {
                         }
                     };
                     if self.nearest.is_exact() {
-                        let rows = self.category_rows.get(category).map_or(&[][..], Vec::as_slice);
+                        let rows = wanted.map_or(&[][..], |id| self.category_rows[id as usize].as_slice());
                         self.nearest.scan_rows(&u.vectors[si], rows, consider);
                     } else {
                         // A huge library: the span's nearest cells hold its nearest phrasings.
-                        let wanted = self.category_ids.get(category).copied();
                         let of_category = |row: usize| (Some(self.row_category[row]) == wanted).then_some(0);
                         if let Some(&(row, sim)) =
                             self.nearest.top_per_group(&u.vectors[si], 1, 1, of_category)[0].first()
