@@ -15,7 +15,9 @@ const CUE_BONUS: f32 = 0.2;
 /// How many FTS5 hits are rescored.
 const RETRIEVE: usize = 250;
 
-type Features = HashMap<String, f32>;
+/// IDF weights by feature, sorted by feature: sums then run in one order, so a score is
+/// the same in every run (a HashMap's per-process order changed its last bits).
+type Features = Vec<(String, f32)>;
 
 struct Entry {
     objection: usize,
@@ -96,14 +98,7 @@ impl LexicalMatcher {
         let entries = raw
             .into_iter()
             .map(|(rowid, objection, kind, text, feats, stems)| {
-                let features: Features = feats
-                    .into_iter()
-                    .map(|f| {
-                        let w = idf(df.get(&f), n);
-                        (f, w)
-                    })
-                    .collect();
-                let norm = features.values().map(|w| w * w).sum::<f32>().sqrt();
+                let (features, norm) = weigh(feats, |f| idf(df.get(f), n));
                 (rowid, Entry { objection, kind, text, features, norm, stems })
             })
             .collect();
@@ -126,15 +121,7 @@ impl LexicalMatcher {
 
     fn span_features(&self, tokens: &[Token]) -> (Features, f32) {
         let stems: Vec<String> = tokens.iter().filter_map(|t| t.stem.clone()).collect();
-        let f: Features = features(&stems)
-            .into_iter()
-            .map(|f| {
-                let w = idf(self.doc_freq.get(&f), self.phrasings);
-                (f, w)
-            })
-            .collect();
-        let norm = f.values().map(|w| w * w).sum::<f32>().sqrt();
-        (f, norm)
+        weigh(features(&stems), |f| idf(self.doc_freq.get(f), self.phrasings))
     }
 }
 
@@ -196,12 +183,38 @@ fn idf(doc_freq: Option<&f32>, n: f32) -> f32 {
     }
 }
 
+/// Each distinct feature once, with its weight, and the vector's norm.
+fn weigh(mut feats: Vec<String>, weight: impl Fn(&String) -> f32) -> (Features, f32) {
+    feats.sort_unstable();
+    feats.dedup();
+    let weighted: Features = feats
+        .into_iter()
+        .map(|f| {
+            let w = weight(&f);
+            (f, w)
+        })
+        .collect();
+    let norm = weighted.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+    (weighted, norm)
+}
+
+/// Cosine of two sorted feature lists: one merge pass, summed in feature order.
 fn cosine(a: &Features, an: f32, b: &Features, bn: f32) -> f32 {
     if an == 0.0 || bn == 0.0 {
         return 0.0;
     }
-    let (small, large) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    let dot: f32 = small.iter().filter_map(|(k, w)| large.get(k).map(|v| w * v)).sum();
+    let (mut i, mut j, mut dot) = (0, 0, 0.0f32);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                dot += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
     dot / (an * bn)
 }
 
@@ -296,16 +309,66 @@ impl Matcher for LexicalMatcher {
                     objection_id: meta.id.clone(),
                     category: meta.category.clone(),
                     title: meta.title.clone(),
-                    score: score.min(1.0),
+                    score,
                     phrase,
                     span: span_text,
                     bm25,
                     semantic: None,
-                    lexical: Some(score.min(1.0)),
+                    lexical: None,
                     suppressed,
                 }
             })
             .collect();
-        Ok(best_first(out, limit))
+        // Ranked before the score is capped at 1: with a cue's bonus, capped scores would
+        // tie, leaving the top objection to the order they were found in.
+        let mut out = best_first(out, limit);
+        for c in &mut out {
+            c.score = c.score.min(1.0);
+            c.lexical = Some(c.score);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{cosine, weigh, LexicalMatcher, Matcher};
+    use crate::store::Store;
+
+    #[test]
+    fn cosine_merges_sorted_features() {
+        let w = |f: &String| f.len() as f32;
+        let (a, an) = weigh(vec!["price".into(), "too".into(), "price".into(), "high".into()], w);
+        assert_eq!(
+            a.iter().map(|(f, _)| f.as_str()).collect::<Vec<_>>(),
+            ["high", "price", "too"],
+            "sorted, once each"
+        );
+        let (b, bn) = weigh(vec!["too".into(), "budget".into(), "high".into()], w);
+        // shared: high (4·4) and too (3·3); norms √(16+25+9) and √(9+36+16)
+        let expected = (16.0 + 9.0) / (50f32.sqrt() * 61f32.sqrt());
+        assert!((cosine(&a, an, &b, bn) - expected).abs() < 1e-6);
+        assert_eq!(cosine(&a, an, &b, bn), cosine(&b, bn, &a, an));
+        assert_eq!(cosine(&a, an, &vec![], 0.0), 0.0);
+    }
+
+    #[test]
+    fn two_matchers_give_bit_identical_scores() {
+        let lib = crate::library::load_default().unwrap();
+        let open = || {
+            let mut store = Store::open_in_memory().unwrap();
+            store.replace_library(&lib, "test").unwrap();
+            LexicalMatcher::new(store).unwrap()
+        };
+        let (mut first, mut second) = (open(), open());
+        let text = "honestly we just signed a three year deal with Gong and the budget for new tools is \
+                    frozen until next year, plus legal would need a SOC 2 report before anything";
+        let a = first.rank(text, 20).unwrap();
+        let b = second.rank(text, 20).unwrap();
+        assert!(a.len() > 3, "{a:?}");
+        let bits = |c: &[crate::matcher::Candidate]| {
+            c.iter().map(|c| (c.objection_id.clone(), c.score.to_bits(), c.phrase.clone())).collect::<Vec<_>>()
+        };
+        assert_eq!(bits(&a), bits(&b));
     }
 }

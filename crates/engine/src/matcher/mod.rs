@@ -77,6 +77,8 @@ fn best_first(mut out: Vec<Candidate>, limit: usize) -> Vec<Candidate> {
         (a.suppressed.is_some(), -a.score)
             .partial_cmp(&(b.suppressed.is_some(), -b.score))
             .unwrap_or(std::cmp::Ordering::Equal)
+            // Equal scores in a fixed order, whatever order the matcher found them in.
+            .then_with(|| a.objection_id.cmp(&b.objection_id))
     });
     out.truncate(limit);
     out
