@@ -319,13 +319,9 @@ impl Matcher for LexicalMatcher {
                 }
             })
             .collect();
-        // Ranked before the score is capped at 1: with a cue's bonus, capped scores would
-        // tie, leaving the top objection to the order they were found in.
         let mut out = best_first(out, limit);
-        for c in &mut out {
-            c.score = c.score.min(1.0);
-            c.lexical = Some(c.score);
-        }
+        // The lexical score is the (capped) card score.
+        out.iter_mut().for_each(|c| c.lexical = Some(c.score));
         Ok(out)
     }
 }

@@ -71,7 +71,10 @@ pub enum MatchError {
     Embed(#[from] crate::embed::EmbedError),
 }
 
-/// Orders candidates as every matcher returns them: vetoed ones last, then by score.
+/// Orders candidates as every matcher returns them: vetoed ones last, then by score; then
+/// caps scores at 1. Ranked before the cap: bonuses (a cue, a same-category runner-up)
+/// often lift strong matches past 1, and capped first they would tie, leaving the top
+/// objection to the order they were found in.
 fn best_first(mut out: Vec<Candidate>, limit: usize) -> Vec<Candidate> {
     out.sort_by(|a, b| {
         (a.suppressed.is_some(), -a.score)
@@ -81,6 +84,7 @@ fn best_first(mut out: Vec<Candidate>, limit: usize) -> Vec<Candidate> {
             .then_with(|| a.objection_id.cmp(&b.objection_id))
     });
     out.truncate(limit);
+    out.iter_mut().for_each(|c| c.score = c.score.min(1.0));
     out
 }
 

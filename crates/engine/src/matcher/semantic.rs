@@ -470,10 +470,7 @@ impl SemanticMatcher {
             let second = others.iter().copied().filter(|s| *s < c.score).fold(0.0f32, f32::max);
             c.score += CATEGORY_POOL * second;
         }
-        // Ranked before the score is capped at 1: strong matches often pass it, and capped
-        // they would tie, leaving the top category to the order they were found in.
         let mut out = best_first(out, limit);
-        out.iter_mut().for_each(|c| c.score = c.score.min(1.0));
         let pairs: Vec<(Range<usize>, i64)> = out
             .iter()
             .map(|c| {
