@@ -39,10 +39,27 @@ fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     dot_i8_lanes(a, b)
 }
 
+/// Sixteen codes at a time, widened to 16 bits, multiplied and summed in pairs into
+/// eight 32-bit sums by one instruction (`vpmaddwd`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn dot_i8_avx2(a: &[i8], b: &[i8]) -> i32 {
-    dot_i8_lanes(a, b)
+    use std::arch::x86_64::*;
+    let n = a.len().min(b.len());
+    let whole = n - n % 16;
+    let mut acc = _mm256_setzero_si256();
+    for i in (0..whole).step_by(16) {
+        // SAFETY: i + 16 <= whole <= both lengths; unaligned loads.
+        let (x, y) = unsafe {
+            (_mm_loadu_si128(a.as_ptr().add(i).cast::<__m128i>()), _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>()))
+        };
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_cvtepi8_epi16(x), _mm256_cvtepi8_epi16(y)));
+    }
+    let half = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256::<1>(acc));
+    let pairs = _mm_add_epi32(half, _mm_shuffle_epi32::<0b01_00_11_10>(half));
+    let sum = _mm_add_epi32(pairs, _mm_shuffle_epi32::<0b10_11_00_01>(pairs));
+    let tail: i32 = a[whole..n].iter().zip(&b[whole..n]).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum();
+    _mm_cvtsi128_si32(sum) + tail
 }
 
 /// Written with independent lanes so the compiler vectorises it.
@@ -198,8 +215,9 @@ impl VectorIndex {
     /// `group_of(row)` puts a row in one of `groups` groups, or leaves it out. Rows are
     /// those [`VectorIndex::search`] visits, and the result is the same as keeping each
     /// group's best of its similarities: an 8-bit pass bounds every row's similarity from
-    /// above and below, and only rows whose upper bound reaches their group's k-th best
-    /// lower bound are scored in full precision.
+    /// above and below, and only rows whose upper bound reaches both their group's k-th
+    /// best lower bound and (taken highest bound first) its k-th best full-precision
+    /// similarity so far are scored in full precision.
     pub fn top_per_group(
         &self,
         query: &[f32],
@@ -207,12 +225,12 @@ impl VectorIndex {
         k: usize,
         mut group_of: impl FnMut(usize) -> Option<usize>,
     ) -> Vec<Vec<(usize, f32)>> {
-        let mut best: Vec<Vec<(usize, f32)>> = vec![Vec::with_capacity(k + 1); groups];
         if k == 0 {
-            return best;
+            return vec![Vec::new(); groups];
         }
         let q = Quantized::of(query);
-        // Lower bounds, k per group, best first; and every row that passed `group_of`.
+        // Lower bounds, k per group, best first; and the rows that may still be among their
+        // group's best (passed `group_of`, upper bound not below the floor when seen).
         let mut floor = vec![f32::NEG_INFINITY; groups * k];
         let mut seen: Vec<(u32, u32, f32)> = Vec::new();
         let mut visit = |p: usize| {
@@ -227,7 +245,10 @@ impl VectorIndex {
                 low[k - 1] = approx - bound;
                 low.sort_by(|a, b| b.total_cmp(a));
             }
-            seen.push((p as u32, g as u32, approx + bound));
+            // Floors only rise, so a row already below its group's is out for good.
+            if approx + bound >= low[k - 1] {
+                seen.push((p as u32, g as u32, approx + bound));
+            }
         };
         match &self.cells {
             None => (0..self.len()).for_each(&mut visit),
@@ -235,20 +256,30 @@ impl VectorIndex {
                 .into_iter()
                 .for_each(|cell| cells.ranges[cell].clone().for_each(&mut visit)),
         }
-        for (p, g, upper) in seen {
+        // Most promising first, so each group's k-th exact similarity soon rules out the rest.
+        let mut order: Vec<usize> = (0..seen.len()).collect();
+        order.sort_unstable_by(|&a, &b| seen[b].2.total_cmp(&seen[a].2));
+        // (position, similarity, visit number) per group, best first.
+        let mut kept: Vec<Vec<(usize, f32, usize)>> = vec![Vec::with_capacity(k + 1); groups];
+        for visit in order {
+            let (p, g, upper) = seen[visit];
             let (p, g) = (p as usize, g as usize);
-            if upper < floor[g * k + k - 1] {
+            let top = &mut kept[g];
+            if upper < floor[g * k + k - 1] || (top.len() == k && upper < top[k - 1].1) {
                 continue;
             }
             let sim = dot(query, self.at(p));
-            let top = &mut best[g];
-            if top.len() < k || sim > top[k - 1].1 {
-                let at = top.iter().position(|&(_, s)| sim > s).unwrap_or(top.len());
-                let row = self.cells.as_ref().map_or(p, |c| c.row_at[p] as usize);
-                top.insert(at, (row, sim));
+            // Equal similarities rank in visiting order, as a plain scan keeps them.
+            let ahead = |&(_, s, v): &(usize, f32, usize)| sim > s || (sim == s && visit < v);
+            if top.len() < k || ahead(&top[k - 1]) {
+                let at = top.iter().position(ahead).unwrap_or(top.len());
+                top.insert(at, (p, sim, visit));
                 top.truncate(k);
             }
         }
+        let row_of = |p: usize| self.cells.as_ref().map_or(p, |c| c.row_at[p] as usize);
+        let best: Vec<Vec<(usize, f32)>> =
+            kept.into_iter().map(|top| top.into_iter().map(|(p, sim, _)| (row_of(p), sim)).collect()).collect();
         best
     }
 
@@ -332,6 +363,11 @@ mod tests {
         let b: Vec<i8> = (0..77).map(|i| ((i * 91) % 255 - 127) as i8).collect();
         let plain: i32 = a.iter().zip(&b).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum();
         assert_eq!(dot_i8(&a, &b), plain);
+        // Full-length vectors at the extremes, where a 16-bit sum would overflow.
+        let (hi, lo) = (vec![127i8; 384], vec![-127i8; 384]);
+        assert_eq!(dot_i8(&hi, &hi), 384 * 127 * 127);
+        assert_eq!(dot_i8(&hi, &lo), -384 * 127 * 127);
+        assert_eq!(dot_i8(&a[..64], &b[..64]), dot_i8_lanes(&a[..64], &b[..64]));
     }
 
     /// Per group, the k best of a full-precision scan of what `search` visits.
@@ -368,6 +404,18 @@ mod tests {
                 assert!(odd_only[0].is_empty() && odd_only[1].iter().all(|(r, _)| r % 2 == 1));
             }
         }
+    }
+
+    #[test]
+    fn equal_similarities_keep_the_row_seen_first() {
+        let mut vs: Vec<Vec<f32>> = (0..40).map(|i| unit(i, 16)).collect();
+        vs[30] = vs[5].clone();
+        let index = VectorIndex::build(16, vs.iter().map(Vec::as_slice));
+        for _ in 0..3 {
+            let top = index.top_per_group(&vs[5], 1, 2, |_| Some(0));
+            assert_eq!(top[0].iter().map(|&(row, _)| row).collect::<Vec<_>>(), [5, 30]);
+        }
+        assert_eq!(index.top_per_group(&vs[5], 1, 1, |_| Some(0))[0][0].0, 5);
     }
 
     #[test]
