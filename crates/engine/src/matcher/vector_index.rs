@@ -235,9 +235,9 @@ impl VectorIndex {
         // group's best (passed `group_of`, upper bound not below the floor when seen).
         let mut floor = vec![f32::NEG_INFINITY; groups * k];
         let mut seen: Vec<(u32, u32, f32)> = Vec::new();
+        let row_of = |p: usize| self.cells.as_ref().map_or(p, |c| c.row_at[p] as usize);
         let mut visit = |p: usize| {
-            let row = self.cells.as_ref().map_or(p, |c| c.row_at[p] as usize);
-            let Some(g) = group_of(row).filter(|&g| g < groups) else { return };
+            let Some(g) = group_of(row_of(p)).filter(|&g| g < groups) else { return };
             let c = &self.codes;
             let approx = q.scale * c.scale[p] * dot_i8(&q.codes, &c.codes[p * self.dim..(p + 1) * self.dim]) as f32;
             // |q·v − q̂·v̂| ≤ |q̂|·|v − v̂| + |q − q̂|·|v|; the slack covers f32 rounding.
@@ -280,7 +280,6 @@ impl VectorIndex {
                 top.truncate(k);
             }
         }
-        let row_of = |p: usize| self.cells.as_ref().map_or(p, |c| c.row_at[p] as usize);
         kept.into_iter().map(|top| top.into_iter().map(|(p, sim, _)| (row_of(p), sim)).collect()).collect()
     }
 
