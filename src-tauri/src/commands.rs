@@ -352,7 +352,7 @@ pub async fn library_search(app: AppHandle, text: String) -> CmdResult<Value> {
         let mut cache = state.search.lock().unwrap_or_else(|p| p.into_inner());
         let matcher = search_matcher(&state, &mut cache)?;
         let threshold = matcher.threshold();
-        let ranked = matcher.rank(&text, 5).map_err(err)?;
+        let ranked = matcher.rank_explained(&text, 5).map_err(err)?;
         let fires = ranked.first().filter(|c| c.fires(threshold)).map(|c| c.objection_id.clone());
         let candidates: Vec<Value> = ranked
             .iter()

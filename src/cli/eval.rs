@@ -137,6 +137,12 @@ fn read_set(path: &Path) -> anyhow::Result<Vec<Item>> {
     Ok(items)
 }
 
+/// The texts of a set's items that the pipeline would match (every utterance; the
+/// prospect's turns of a call), for `cuecard bench matcher --utterances`.
+pub(super) fn matchable_texts(path: &Path) -> anyhow::Result<Vec<String>> {
+    Ok(read_set(path)?.into_iter().filter(|i| !i.rep).map(|i| i.text).collect())
+}
+
 pub fn run(a: EvalArgs, db: &Path) -> anyhow::Result<ExitCode> {
     let items = read_set(&a.set)?;
     let kinds: Vec<Option<super::MatcherKind>> =

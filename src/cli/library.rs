@@ -87,7 +87,7 @@ pub fn run(cmd: LibraryCommand, db: &Path) -> anyhow::Result<ExitCode> {
         LibraryCommand::Search { text, library, json, top, matcher } => {
             let (mut matcher, _) = super::build_matcher(matcher, db, library.as_deref(), None, Default::default())?;
             let threshold = matcher.threshold();
-            let ranked = matcher.rank(&text, top)?;
+            let ranked = matcher.rank_explained(&text, top)?;
             let fires = ranked.first().filter(|c| c.fires(threshold));
             if json {
                 let fires = fires.map(|c| c.objection_id.clone());

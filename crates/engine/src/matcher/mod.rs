@@ -11,7 +11,7 @@ mod text;
 mod vector_index;
 
 pub use lexical::LexicalMatcher;
-pub use semantic::{ensure_vectors, EmbeddedUtterance, Fusion, SemanticMatcher};
+pub use semantic::{ensure_vectors, Fusion, RankTiming, SemanticMatcher};
 pub use text::Analyzer;
 
 use serde::Serialize;
@@ -96,8 +96,16 @@ pub trait Matcher: Send {
     }
     /// Scores at or above this fire a card.
     fn threshold(&self) -> f32;
-    /// Candidates for one prospect utterance, best first, at most one per objection.
+    /// Candidates for one prospect utterance, best first, at most one per objection. A
+    /// matcher may explain a candidate that does not reach the threshold more coarsely (the
+    /// hybrid one names the whole turn rather than the clause), since no card shows it.
     fn rank(&mut self, text: &str, limit: usize) -> Result<Vec<Candidate>, MatchError>;
+
+    /// [`Matcher::rank`], with every candidate explained as fully as a card would be: for
+    /// someone asking why a sentence does or does not fire (`library search`).
+    fn rank_explained(&mut self, text: &str, limit: usize) -> Result<Vec<Candidate>, MatchError> {
+        self.rank(text, limit)
+    }
 
     /// The objection that should fire, if any.
     fn best(&mut self, text: &str) -> Result<Option<Candidate>, MatchError> {

@@ -3,7 +3,7 @@
 //! classifier over the embedding, word and character n-grams and nearest phrasings decide,
 //! and explains its card with the nearest trigger phrasing and its lexical scores.
 
-use super::classifier::{self, Classifier, Example};
+use super::classifier::{self, Classifier, Example, Prediction};
 use super::lexical::LexicalMatcher;
 use super::rules::{is_question, negated, reassurance, QUESTION_FACTOR};
 use super::text::{windows, Analyzer, Token};
@@ -13,6 +13,7 @@ use crate::embed::Embedder;
 use crate::store::{PhrasingKind, Store};
 use std::collections::HashMap;
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
 /// How the semantic score is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,18 +251,18 @@ impl SemanticMatcher {
 impl SemanticMatcher {
     /// The hybrid matcher: the classifier decides from the whole turn, scoring each category
     /// against "none" alone (p / (p + p_none)); each category it ranks is explained by its
-    /// nearest trigger phrasing. The top category's explanation
-    /// also looks inside the turn: the spans that on their own look most like that
-    /// category are compared with its phrasings, so a long turn shows the clause that
+    /// nearest trigger phrasing. Once the turn's sub-spans are embedded, the top category's
+    /// explanation also looks inside the turn: the spans that on their own look most like
+    /// that category are compared with its phrasings, so a long turn shows the clause that
     /// fired. Only a few spans and one category's phrasings are scanned, which keeps
     /// matching fast on very large libraries.
     fn rank_classified(
         &self,
         clf: &Classifier,
         u: &EmbeddedUtterance,
+        prediction: &Prediction,
         limit: usize,
     ) -> Result<Vec<Candidate>, MatchError> {
-        let prediction = clf.predict(&self.nearest, &u.text, &u.whole);
         let whole_span = u.spans.iter().position(|r| r.len() == u.tokens.len());
         let none_class = clf.classes().iter().position(|c| c == classifier::NONE);
         let mut ranked: Vec<(usize, f32)> =
@@ -277,7 +278,7 @@ impl SemanticMatcher {
             // (similarity, phrasing row, span index; None = the whole turn)
             let mut best: Option<(f32, usize, Option<usize>)> =
                 prediction.nearest[k].map(|(row, sim)| (sim, row, whole_span));
-            if rank == 0 {
+            if rank == 0 && !u.vectors.is_empty() {
                 let wanted = self.category_ids.get(clf.classes()[k].as_str()).copied();
                 for si in self.supporting_spans(clf, k, u) {
                     let mut consider = |row: usize, sim: f32| {
@@ -361,28 +362,80 @@ impl Matcher for SemanticMatcher {
     }
 
     fn rank(&mut self, text: &str, limit: usize) -> Result<Vec<Candidate>, MatchError> {
-        match self.embed_utterance(text)? {
-            Some(u) => self.rank_embedded(&u, limit),
-            None => Ok(Vec::new()),
-        }
+        Ok(self.rank_timed(text, limit, false)?.0)
+    }
+
+    fn rank_explained(&mut self, text: &str, limit: usize) -> Result<Vec<Candidate>, MatchError> {
+        Ok(self.rank_timed(text, limit, true)?.0)
     }
 }
 
-/// An utterance cut into spans (sliding windows and the whole turn), each embedded:
-/// the embedding model's share of matching, kept apart so it can be timed apart.
-pub struct EmbeddedUtterance {
+/// Where one utterance's matching time went (`cuecard bench matcher`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RankTiming {
+    /// In the embedding model.
+    pub embedding: Duration,
+    /// Everything else: nearest phrasings, the classifier, the lexical scores.
+    pub matching: Duration,
+    /// Texts the embedding model ran on: the whole turn, and its sub-spans when they were
+    /// needed.
+    pub texts_embedded: usize,
+}
+
+/// An utterance cut into spans (sliding windows and the whole turn) and what the embedding
+/// model made of them so far.
+struct EmbeddedUtterance {
     text: String,
     tokens: Vec<Token>,
-    spans: Vec<std::ops::Range<usize>>,
+    spans: Vec<Range<usize>>,
     span_texts: Vec<String>,
+    /// Each span's vector, in the order of `spans`; empty until the spans are embedded.
     vectors: Vec<Vec<f32>>,
     /// The whole turn's vector (the classifier's input).
     whole: Vec<f32>,
+    /// The classifier's verdict, kept so that explaining a card after its spans are
+    /// embedded does not classify the turn again.
+    prediction: Option<Prediction>,
+    texts_embedded: usize,
 }
 
 impl SemanticMatcher {
-    /// Splits and embeds `text`; `None` when it has no words.
-    pub fn embed_utterance(&self, text: &str) -> Result<Option<EmbeddedUtterance>, MatchError> {
+    /// [`Matcher::rank`] (or, with `explain_all`, [`Matcher::rank_explained`]), with the time
+    /// spent in the embedding model and in the rest of matching kept apart.
+    ///
+    /// The hybrid matcher decides from the whole turn alone, so it embeds the turn's
+    /// sub-spans (its clauses and 12-word windows, one model pass each) only to show which
+    /// clause fired: when the top candidate reaches the threshold, or when asked to
+    /// explain. Most turns in a call fire nothing and cost one pass.
+    pub fn rank_timed(
+        &mut self,
+        text: &str,
+        limit: usize,
+        explain_all: bool,
+    ) -> Result<(Vec<Candidate>, RankTiming), MatchError> {
+        let mut timing = RankTiming::default();
+        let started = Instant::now();
+        let Some(mut u) = self.embed_utterance(text)? else { return Ok((Vec::new(), timing)) };
+        timing.embedding += started.elapsed();
+        let started = Instant::now();
+        let mut ranked = self.rank_embedded(&mut u, limit)?;
+        timing.matching += started.elapsed();
+        let explain = ranked.first().is_some_and(|c| explain_all || c.score >= self.threshold);
+        if explain && u.vectors.is_empty() && u.spans.len() > 1 {
+            let started = Instant::now();
+            self.embed_spans(&mut u)?;
+            timing.embedding += started.elapsed();
+            let started = Instant::now();
+            ranked = self.rank_embedded(&mut u, limit)?;
+            timing.matching += started.elapsed();
+        }
+        timing.texts_embedded = u.texts_embedded;
+        Ok((ranked, timing))
+    }
+
+    /// Splits `text` into spans and embeds what the decision needs: the whole turn for the
+    /// hybrid matcher, every span for the semantic one. `None` when it has no words.
+    fn embed_utterance(&self, text: &str) -> Result<Option<EmbeddedUtterance>, MatchError> {
         let tokens = self.analyzer.tokens(text);
         if tokens.is_empty() {
             return Ok(None);
@@ -396,19 +449,60 @@ impl SemanticMatcher {
             .iter()
             .map(|r| tokens[r.clone()].iter().map(|t| t.word.as_str()).collect::<Vec<_>>().join(" "))
             .collect();
-        let refs: Vec<&str> = span_texts.iter().map(String::as_str).collect();
-        let vectors = self.embedder.embed_batch(&refs)?;
-        let whole = match spans.iter().position(|r| *r == full) {
-            Some(i) => vectors[i].clone(),
-            None => self.embedder.embed(text)?,
+        let mut u = EmbeddedUtterance {
+            text: text.to_owned(),
+            tokens,
+            spans,
+            span_texts,
+            vectors: Vec::new(),
+            whole: Vec::new(),
+            prediction: None,
+            texts_embedded: 0,
         };
-        Ok(Some(EmbeddedUtterance { text: text.to_owned(), tokens, spans, span_texts, vectors, whole }))
+        match self.fusion {
+            Fusion::Semantic => self.embed_spans(&mut u)?,
+            Fusion::Hybrid => {
+                let whole = u.spans.iter().position(|r| *r == full);
+                u.whole = self.embedder.embed(whole.map_or(text, |i| u.span_texts[i].as_str()))?;
+                u.texts_embedded = 1;
+            }
+        }
+        Ok(Some(u))
+    }
+
+    /// Embeds every span of `u` (the whole turn too, unless it already is).
+    fn embed_spans(&self, u: &mut EmbeddedUtterance) -> Result<(), MatchError> {
+        let full = u.spans.iter().position(|r| r.len() == u.tokens.len());
+        let todo: Vec<usize> = (0..u.spans.len()).filter(|&i| Some(i) != full || u.whole.is_empty()).collect();
+        let refs: Vec<&str> = todo.iter().map(|&i| u.span_texts[i].as_str()).collect();
+        let mut vectors = vec![Vec::new(); u.spans.len()];
+        for (i, v) in todo.iter().zip(self.embedder.embed_batch(&refs)?) {
+            vectors[*i] = v;
+        }
+        u.texts_embedded += todo.len();
+        match full {
+            Some(i) if u.whole.is_empty() => u.whole = vectors[i].clone(),
+            Some(i) => vectors[i] = u.whole.clone(),
+            None if u.whole.is_empty() => {
+                u.whole = self.embedder.embed(&u.text)?;
+                u.texts_embedded += 1;
+            }
+            None => {}
+        }
+        u.vectors = vectors;
+        Ok(())
     }
 
     /// Everything after the embedding model: nearest phrasings and the classifier.
-    pub fn rank_embedded(&mut self, u: &EmbeddedUtterance, limit: usize) -> Result<Vec<Candidate>, MatchError> {
+    fn rank_embedded(&mut self, u: &mut EmbeddedUtterance, limit: usize) -> Result<Vec<Candidate>, MatchError> {
         if let Some(clf) = &self.classifier {
-            return self.rank_classified(clf, u, limit);
+            let prediction = match u.prediction.take() {
+                Some(p) => p,
+                None => clf.predict(&self.nearest, &u.text, &u.whole),
+            };
+            let ranked = self.rank_classified(clf, u, &prediction, limit);
+            u.prediction = Some(prediction);
+            return ranked;
         }
         let (text, tokens, spans, span_texts, embedded) = (&u.text, &u.tokens, &u.spans, &u.span_texts, &u.vectors);
         // Best trigger per objection over all spans; best must-not-fire per span.
@@ -482,3 +576,7 @@ impl SemanticMatcher {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+#[path = "semantic_tests.rs"]
+mod tests;
