@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use cuecard_engine::embed::Embedder;
 use cuecard_engine::library::{self, Library, Objection};
-use cuecard_engine::matcher::{ensure_vectors, Fusion, Matcher, SemanticMatcher};
+use cuecard_engine::matcher::{ensure_vectors, Explain, Fusion, Matcher, SemanticMatcher};
 use cuecard_engine::models::ModelManager;
 use cuecard_engine::store::Store;
 use serde::Serialize;
@@ -34,7 +34,7 @@ pub struct MatcherArgs {
     queries: usize,
     /// Time these utterances instead: an evaluation set (JSON Lines of utterances, or of
     /// calls, whose prospect turns are taken), e.g. real turns of your own calls.
-    #[arg(long, value_name = "SET")]
+    #[arg(long, value_name = "SET", conflicts_with = "queries")]
     utterances: Option<std::path::PathBuf>,
     /// Print one JSON object instead of the report.
     #[arg(long)]
@@ -184,12 +184,12 @@ fn measure(
     ensure_vectors(&mut store, cache.as_mut(), &embedder)?;
     let embed_phrasings_ms = ms(t.elapsed());
     let t = Instant::now();
-    let mut matcher = SemanticMatcher::with_cache(store, cache, embedder, Fusion::Hybrid)?;
+    let matcher = SemanticMatcher::with_cache(store, cache, embedder, Fusion::Hybrid)?;
     let build_matcher_ms = ms(t.elapsed());
 
     let (mut embedding, mut matching, mut fired, mut spans_embedded) = (Vec::new(), Vec::new(), 0, 0);
     for q in queries {
-        let (ranked, timing) = matcher.rank_timed(q, 5, false)?;
+        let (ranked, timing) = matcher.rank_timed(q, 5, Explain::Cards)?;
         if timing.texts_embedded == 0 {
             continue;
         }

@@ -11,7 +11,7 @@ mod text;
 mod vector_index;
 
 pub use lexical::LexicalMatcher;
-pub use semantic::{ensure_vectors, Fusion, RankTiming, SemanticMatcher};
+pub use semantic::{ensure_vectors, Explain, Fusion, RankTiming, SemanticMatcher};
 pub use text::Analyzer;
 
 use serde::Serialize;
@@ -97,12 +97,14 @@ pub trait Matcher: Send {
     /// Scores at or above this fire a card.
     fn threshold(&self) -> f32;
     /// Candidates for one prospect utterance, best first, at most one per objection. A
-    /// matcher may explain a candidate that does not reach the threshold more coarsely (the
-    /// hybrid one names the whole turn rather than the clause), since no card shows it.
+    /// matcher may explain a top candidate that does not reach the threshold more coarsely,
+    /// since no card shows it: the hybrid one then names the whole turn rather than the
+    /// clause, and so the phrasing (and the objection of its category) nearest the whole
+    /// turn. Scores and categories are the same either way.
     fn rank(&mut self, text: &str, limit: usize) -> Result<Vec<Candidate>, MatchError>;
 
-    /// [`Matcher::rank`], with every candidate explained as fully as a card would be: for
-    /// someone asking why a sentence does or does not fire (`library search`).
+    /// [`Matcher::rank`], with the top candidate explained as a card would be even when it
+    /// does not fire: for someone asking why a sentence does or does not (`library search`).
     fn rank_explained(&mut self, text: &str, limit: usize) -> Result<Vec<Candidate>, MatchError> {
         self.rank(text, limit)
     }

@@ -249,21 +249,10 @@ impl SemanticMatcher {
 }
 
 impl SemanticMatcher {
-    /// The hybrid matcher: the classifier decides from the whole turn, scoring each category
-    /// against "none" alone (p / (p + p_none)); each category it ranks is explained by its
-    /// nearest trigger phrasing. Once the turn's sub-spans are embedded, the top category's
-    /// explanation also looks inside the turn: the spans that on their own look most like
-    /// that category are compared with its phrasings, so a long turn shows the clause that
-    /// fired. Only a few spans and one category's phrasings are scanned, which keeps
-    /// matching fast on very large libraries.
-    fn rank_classified(
-        &self,
-        clf: &Classifier,
-        u: &EmbeddedUtterance,
-        prediction: &Prediction,
-        limit: usize,
-    ) -> Result<Vec<Candidate>, MatchError> {
-        let whole_span = u.spans.iter().position(|r| r.len() == u.tokens.len());
+    /// The hybrid matcher's decision: the classifier scores each category from the whole
+    /// turn against "none" alone (p / (p + p_none)). The best `limit` categories, best first.
+    fn classify(&self, clf: &Classifier, u: &EmbeddedUtterance, limit: usize) -> (Prediction, Vec<(usize, f32)>) {
+        let prediction = clf.predict(&self.nearest, &u.text, &u.whole);
         let none_class = clf.classes().iter().position(|c| c == classifier::NONE);
         let mut ranked: Vec<(usize, f32)> =
             (0..clf.classes().len()).filter(|&k| Some(k) != none_class).map(|k| (k, prediction.probs[k])).collect();
@@ -273,17 +262,33 @@ impl SemanticMatcher {
         // decides a card is how much more it looks like this category than like nothing.
         let none = none_class.map_or(0.0, |k| prediction.probs[k]);
         ranked.iter_mut().for_each(|(_, p)| *p /= (*p + none).max(f32::MIN_POSITIVE));
+        (prediction, ranked)
+    }
+
+    /// The hybrid matcher's candidates: each ranked category is explained by its nearest
+    /// trigger phrasing. When the turn's sub-spans are embedded, the top category's
+    /// explanation also looks inside the turn: the spans that on their own look most like
+    /// that category are compared with its phrasings, so a long turn shows the clause that
+    /// fired. Only a few spans and one category's phrasings are scanned, which keeps
+    /// matching fast on very large libraries.
+    fn explain_classes(
+        &self,
+        clf: &Classifier,
+        u: &EmbeddedUtterance,
+        prediction: &Prediction,
+        ranked: &[(usize, f32)],
+    ) -> Vec<Candidate> {
         let (mut out, mut rows) = (Vec::with_capacity(ranked.len()), Vec::with_capacity(ranked.len()));
         for (rank, &(k, p)) in ranked.iter().enumerate() {
-            // (similarity, phrasing row, span index; None = the whole turn)
-            let mut best: Option<(f32, usize, Option<usize>)> =
-                prediction.nearest[k].map(|(row, sim)| (sim, row, whole_span));
+            // (similarity, phrasing row, span index)
+            let mut best: Option<(f32, usize, usize)> =
+                prediction.nearest[k].map(|(row, sim)| (sim, row, u.whole_span));
             if rank == 0 && !u.vectors.is_empty() {
                 let wanted = self.category_ids.get(clf.classes()[k].as_str()).copied();
                 for si in self.supporting_spans(clf, k, u) {
                     let mut consider = |row: usize, sim: f32| {
                         if best.is_none_or(|(s, _, _)| sim > s) {
-                            best = Some((sim, row, Some(si)));
+                            best = Some((sim, row, si));
                         }
                     };
                     if self.nearest.is_exact() {
@@ -300,7 +305,7 @@ impl SemanticMatcher {
                     }
                 }
             }
-            let Some((sim, row, span)) = best else { continue };
+            let Some((sim, row, si)) = best else { continue };
             let vector = &self.vectors[row];
             let meta = &self.objections[vector.objection];
             out.push(Candidate {
@@ -309,17 +314,16 @@ impl SemanticMatcher {
                 title: meta.title.clone(),
                 score: p,
                 phrase: vector.text.clone(),
-                span: span.map_or_else(|| u.text.clone(), |si| u.span_texts[si].clone()),
+                span: u.span_texts[si].clone(),
                 bm25: 0.0,
                 semantic: Some(sim),
                 lexical: None,
                 suppressed: None,
             });
-            let range = span.map_or(0..u.tokens.len(), |si| u.spans[si].clone());
-            rows.push((range, vector.rowid));
+            rows.push((u.spans[si].clone(), vector.rowid));
         }
         self.add_lexical_scores(&u.tokens, &mut out, &rows);
-        Ok(out)
+        out
     }
 
     /// Fills in the lexical side of each candidate's "why"; `pairs` holds the token range
@@ -334,10 +338,8 @@ impl SemanticMatcher {
     /// The sub-spans (not the whole turn) whose embeddings point most at class `k`.
     fn supporting_spans(&self, clf: &Classifier, k: usize, u: &EmbeddedUtterance) -> Vec<usize> {
         let weights = clf.embedding_weights(k);
-        let mut scored: Vec<(f32, usize)> = (0..u.spans.len())
-            .filter(|&si| u.spans[si].len() < u.tokens.len())
-            .map(|si| (dot(&weights, &u.vectors[si]), si))
-            .collect();
+        let mut scored: Vec<(f32, usize)> =
+            (0..u.spans.len()).filter(|&si| si != u.whole_span).map(|si| (dot(&weights, &u.vectors[si]), si)).collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         // Past the exact-search size each span costs an index probe: one span is enough.
         let take = if self.nearest.is_exact() { SUPPORTING_SPANS } else { 1 };
@@ -362,12 +364,22 @@ impl Matcher for SemanticMatcher {
     }
 
     fn rank(&mut self, text: &str, limit: usize) -> Result<Vec<Candidate>, MatchError> {
-        Ok(self.rank_timed(text, limit, false)?.0)
+        Ok(self.rank_timed(text, limit, Explain::Cards)?.0)
     }
 
     fn rank_explained(&mut self, text: &str, limit: usize) -> Result<Vec<Candidate>, MatchError> {
-        Ok(self.rank_timed(text, limit, true)?.0)
+        Ok(self.rank_timed(text, limit, Explain::Always)?.0)
     }
+}
+
+/// How far the hybrid matcher explains its top candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Explain {
+    /// Down to the clause that fired only when it reaches the threshold, as a card shows
+    /// it; below, by the whole turn (the sub-spans are not embedded).
+    Cards,
+    /// Always down to the clause, for someone asking why a sentence does or does not fire.
+    Always,
 }
 
 /// Where one utterance's matching time went (`cuecard bench matcher`).
@@ -389,46 +401,45 @@ struct EmbeddedUtterance {
     tokens: Vec<Token>,
     spans: Vec<Range<usize>>,
     span_texts: Vec<String>,
+    /// The index of the whole turn in `spans`.
+    whole_span: usize,
     /// Each span's vector, in the order of `spans`; empty until the spans are embedded.
     vectors: Vec<Vec<f32>>,
     /// The whole turn's vector (the classifier's input).
     whole: Vec<f32>,
-    /// The classifier's verdict, kept so that explaining a card after its spans are
-    /// embedded does not classify the turn again.
-    prediction: Option<Prediction>,
     texts_embedded: usize,
 }
 
 impl SemanticMatcher {
-    /// [`Matcher::rank`] (or, with `explain_all`, [`Matcher::rank_explained`]), with the time
-    /// spent in the embedding model and in the rest of matching kept apart.
+    /// [`Matcher::rank`] (with [`Explain::Always`], [`Matcher::rank_explained`]), with the
+    /// time spent in the embedding model and in the rest of matching kept apart.
     ///
     /// The hybrid matcher decides from the whole turn alone, so it embeds the turn's
     /// sub-spans (its clauses and 12-word windows, one model pass each) only to show which
-    /// clause fired: when the top candidate reaches the threshold, or when asked to
-    /// explain. Most turns in a call fire nothing and cost one pass.
+    /// clause fired: when the top category reaches the threshold, or with
+    /// [`Explain::Always`]. Most turns in a call fire nothing and cost one pass.
     pub fn rank_timed(
-        &mut self,
+        &self,
         text: &str,
         limit: usize,
-        explain_all: bool,
+        explain: Explain,
     ) -> Result<(Vec<Candidate>, RankTiming), MatchError> {
         let mut timing = RankTiming::default();
-        let started = Instant::now();
-        let Some(mut u) = self.embed_utterance(text)? else { return Ok((Vec::new(), timing)) };
-        timing.embedding += started.elapsed();
-        let started = Instant::now();
-        let mut ranked = self.rank_embedded(&mut u, limit)?;
-        timing.matching += started.elapsed();
-        let explain = ranked.first().is_some_and(|c| explain_all || c.score >= self.threshold);
-        if explain && u.vectors.is_empty() && u.spans.len() > 1 {
-            let started = Instant::now();
-            self.embed_spans(&mut u)?;
-            timing.embedding += started.elapsed();
-            let started = Instant::now();
-            ranked = self.rank_embedded(&mut u, limit)?;
-            timing.matching += started.elapsed();
-        }
+        let Some(mut u) = timed(&mut timing.embedding, || self.embed_utterance(text))? else {
+            return Ok((Vec::new(), timing));
+        };
+        let ranked = match &self.classifier {
+            None => timed(&mut timing.matching, || self.rank_by_similarity(&u, limit)),
+            Some(clf) => {
+                let (prediction, classes) = timed(&mut timing.matching, || self.classify(clf, &u, limit));
+                let look_inside =
+                    classes.first().is_some_and(|&(_, p)| explain == Explain::Always || p >= self.threshold);
+                if look_inside && u.spans.len() > 1 {
+                    timed(&mut timing.embedding, || self.embed_spans(&mut u))?;
+                }
+                timed(&mut timing.matching, || self.explain_classes(clf, &u, &prediction, &classes))
+            }
+        };
         timing.texts_embedded = u.texts_embedded;
         Ok((ranked, timing))
     }
@@ -441,10 +452,15 @@ impl SemanticMatcher {
             return Ok(None);
         }
         let full = 0..tokens.len();
-        let spans: Vec<_> = windows(&tokens)
+        let mut spans: Vec<_> = windows(&tokens)
             .into_iter()
             .filter(|r| *r == full || tokens[r.clone()].iter().filter(|t| t.stem.is_some()).count() >= 2)
             .collect();
+        // `windows` always includes the whole turn; this keeps that true whatever it does.
+        let whole_span = spans.iter().position(|r| *r == full).unwrap_or_else(|| {
+            spans.push(full);
+            spans.len() - 1
+        });
         let span_texts: Vec<String> = spans
             .iter()
             .map(|r| tokens[r.clone()].iter().map(|t| t.word.as_str()).collect::<Vec<_>>().join(" "))
@@ -454,56 +470,43 @@ impl SemanticMatcher {
             tokens,
             spans,
             span_texts,
+            whole_span,
             vectors: Vec::new(),
             whole: Vec::new(),
-            prediction: None,
             texts_embedded: 0,
         };
         match self.fusion {
             Fusion::Semantic => self.embed_spans(&mut u)?,
             Fusion::Hybrid => {
-                let whole = u.spans.iter().position(|r| *r == full);
-                u.whole = self.embedder.embed(whole.map_or(text, |i| u.span_texts[i].as_str()))?;
+                u.whole = self.embedder.embed(&u.span_texts[whole_span])?;
                 u.texts_embedded = 1;
             }
         }
         Ok(Some(u))
     }
 
-    /// Embeds every span of `u` (the whole turn too, unless it already is).
+    /// Embeds the spans of `u` in one batch: all of them, or all but the whole turn when
+    /// that is embedded already.
     fn embed_spans(&self, u: &mut EmbeddedUtterance) -> Result<(), MatchError> {
-        let full = u.spans.iter().position(|r| r.len() == u.tokens.len());
-        let todo: Vec<usize> = (0..u.spans.len()).filter(|&i| Some(i) != full || u.whole.is_empty()).collect();
+        let have_whole = !u.whole.is_empty();
+        let todo: Vec<usize> = (0..u.spans.len()).filter(|&i| !(have_whole && i == u.whole_span)).collect();
         let refs: Vec<&str> = todo.iter().map(|&i| u.span_texts[i].as_str()).collect();
         let mut vectors = vec![Vec::new(); u.spans.len()];
-        for (i, v) in todo.iter().zip(self.embedder.embed_batch(&refs)?) {
-            vectors[*i] = v;
+        for (&i, v) in todo.iter().zip(self.embedder.embed_batch(&refs)?) {
+            vectors[i] = v;
         }
         u.texts_embedded += todo.len();
-        match full {
-            Some(i) if u.whole.is_empty() => u.whole = vectors[i].clone(),
-            Some(i) => vectors[i] = u.whole.clone(),
-            None if u.whole.is_empty() => {
-                u.whole = self.embedder.embed(&u.text)?;
-                u.texts_embedded += 1;
-            }
-            None => {}
+        if have_whole {
+            vectors[u.whole_span] = u.whole.clone();
+        } else {
+            u.whole = vectors[u.whole_span].clone();
         }
         u.vectors = vectors;
         Ok(())
     }
 
-    /// Everything after the embedding model: nearest phrasings and the classifier.
-    fn rank_embedded(&mut self, u: &mut EmbeddedUtterance, limit: usize) -> Result<Vec<Candidate>, MatchError> {
-        if let Some(clf) = &self.classifier {
-            let prediction = match u.prediction.take() {
-                Some(p) => p,
-                None => clf.predict(&self.nearest, &u.text, &u.whole),
-            };
-            let ranked = self.rank_classified(clf, u, &prediction, limit);
-            u.prediction = Some(prediction);
-            return ranked;
-        }
+    /// The semantic matcher: every span against every phrasing, with its veto rules.
+    fn rank_by_similarity(&self, u: &EmbeddedUtterance, limit: usize) -> Vec<Candidate> {
         let (text, tokens, spans, span_texts, embedded) = (&u.text, &u.tokens, &u.spans, &u.span_texts, &u.vectors);
         // Best trigger per objection over all spans; best must-not-fire per span.
         let mut best: HashMap<usize, (f32, usize, usize)> = HashMap::new();
@@ -573,8 +576,16 @@ impl SemanticMatcher {
             })
             .collect();
         self.add_lexical_scores(tokens, &mut out, &pairs);
-        Ok(out)
+        out
     }
+}
+
+/// Runs `f`, adding the time it took to `slot`.
+fn timed<T>(slot: &mut Duration, f: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let out = f();
+    *slot += started.elapsed();
+    out
 }
 
 #[cfg(test)]
