@@ -30,6 +30,10 @@ fn matcher(dir: &tempfile::TempDir) -> SemanticMatcher {
     SemanticMatcher::new(store, embedder, Fusion::Hybrid).unwrap()
 }
 
+fn words(text: &str) -> usize {
+    text.split_whitespace().count()
+}
+
 fn summary(ranked: &[Candidate]) -> Vec<(String, f32)> {
     ranked.iter().map(|c| (c.category.clone(), c.score)).collect()
 }
@@ -41,7 +45,6 @@ fn a_turn_that_fires_nothing_costs_one_pass_of_the_embedding_model() {
     let m = matcher(&dir).with_threshold(1.01);
     let (ranked, timing) = m.rank_timed(RAMBLING_OBJECTION, 3, Explain::Cards).unwrap();
     assert_eq!(timing.texts_embedded, 1, "only the whole turn decides");
-    let words = |s: &str| s.split_whitespace().count();
     assert_eq!(words(&ranked[0].span), words(RAMBLING_OBJECTION), "no card: the whole turn is named");
 
     // Asked why (`library search`), it looks inside the turn, and decides the same.
@@ -59,7 +62,7 @@ fn a_card_names_the_clause_that_fired() {
     assert!(ranked[0].score >= m.threshold(), "{ranked:?}");
     assert_eq!(ranked[0].category, "price");
     assert!(timing.texts_embedded > 3, "{timing:?}");
-    let (span, words) = (&ranked[0].span, |s: &str| s.split_whitespace().count());
+    let span = &ranked[0].span;
     assert!(span.contains("price") && words(span) < words(RAMBLING_OBJECTION), "{span}");
     // What a card shows is what `library search` shows.
     let explained = m.rank_explained(RAMBLING_OBJECTION, 3).unwrap();
