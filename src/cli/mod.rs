@@ -9,6 +9,7 @@ mod listen;
 mod models;
 mod output;
 mod replay;
+mod slow_notice;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -114,14 +115,16 @@ pub fn build_matcher(
     encoder: cuecard_engine::embed::Encoder,
 ) -> anyhow::Result<(Box<dyn cuecard_engine::matcher::Matcher>, cuecard_engine::library::Library)> {
     use cuecard_engine::models::ModelManager;
-    let built = cuecard_engine::setup::build_matcher_with(
-        kind,
-        db,
-        dir,
-        threshold,
-        encoder,
-        &ModelManager::new(ModelManager::default_dir()),
-    )?;
+    let built = slow_notice::with_slow_notice(|| {
+        cuecard_engine::setup::build_matcher_with(
+            kind,
+            db,
+            dir,
+            threshold,
+            encoder,
+            &ModelManager::new(ModelManager::default_dir()),
+        )
+    })?;
     if let Some(note) = &built.note {
         eprintln!("note: {note}");
     }
