@@ -14,19 +14,16 @@ if [ ! -d "$models/all-minilm-l6-v2" ]; then
   echo "error: no embedding model in $models/all-minilm-l6-v2; run \`make test\` once (it installs the test models)" >&2
   exit 1
 fi
-if ! command -v qemu-x86_64 >/dev/null; then
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends qemu-user
-fi
+scripts/install-deps.sh --qemu
 
-# The engine's unit-test binary, built as `make test` builds it (so nothing is rebuilt after it).
+# The engine's unit-test binary, from the same `cargo test` invocation as `make test` (which
+# reuses its build, unless that ran under .ci/run's CARGO_INCREMENTAL=0).
 binary=$(cargo test --locked --workspace --all-targets --no-run --message-format=json 2>/dev/null |
   python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "cuecard_engine":
-        print(m["executable"])')
+        print(m["executable"])') || binary=""
 if [ -z "$binary" ]; then
   echo "error: could not build the engine's unit tests; run \`cargo test --workspace --all-targets --no-run\` to see why" >&2
   exit 1

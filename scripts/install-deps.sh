@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages cuecard needs to build and test on Debian/Ubuntu.
-# `--app` adds what the desktop app (src-tauri/, WebKitGTK) needs to build.
+# `--app` adds what the desktop app (src-tauri/, WebKitGTK) needs to build; `--qemu` adds
+# qemu's user-mode emulator (scripts/cpu-fallback-test.sh).
 # Safe to re-run: only missing packages are installed.
 set -euo pipefail
 
@@ -11,9 +12,13 @@ packages=(
   pulseaudio pulseaudio-utils                           # live capture tests: null sinks, paplay
   nodejs npm                                            # fetches the real-speech test clip
 )
-if [ "${1:-}" = "--app" ]; then
-  packages+=(libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev)
-fi
+for option in "$@"; do
+  case $option in
+    --app) packages+=(libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev) ;;
+    --qemu) packages+=(qemu-user) ;;
+    *) echo "error: unknown option $option (known: --app, --qemu)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
