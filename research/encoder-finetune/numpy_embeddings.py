@@ -19,6 +19,8 @@ if len(sys.argv) > 4:
         W[name + '.weight'] += adapter[name + '.lora_b'].astype(np.float64) @ adapter[name + '.lora_a'].astype(np.float64)
 W = {k: v.astype(np.float32) for k, v in W.items()}
 tokenizer = BertWordPieceTokenizer(f'{model_dir}/vocab.txt', lowercase=True)
+# Cut as the engine cuts: at most 256 ids, [SEP] kept last.
+tokenizer.enable_truncation(256)
 
 def norm(x, p):
     m = x.mean(-1, keepdims=True)
@@ -29,7 +31,7 @@ def linear(x, p):
     return x @ W[p + '.weight'].T + W[p + '.bias']
 
 def embed(text):
-    ids = tokenizer.encode(text).ids[:256]
+    ids = tokenizer.encode(text).ids
     n = len(ids)
     e = 'embeddings.'
     x = W[e + 'word_embeddings.weight'][ids] + W[e + 'position_embeddings.weight'][:n] + W[e + 'token_type_embeddings.weight'][0]
