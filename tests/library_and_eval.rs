@@ -58,6 +58,18 @@ fn eval_scores_our_held_out_set() {
     assert_eq!(r["matcher"], "hybrid", "{r}");
     assert!(acc >= 0.91, "accuracy {acc}");
     assert!(fa <= 0.05, "false alarms {fa}");
+    // A missed objection says what the matcher ranked first and how far under the bar it
+    // was; a card that fired has no such note.
+    let threshold = r["threshold"].as_f64().unwrap();
+    let errors = r["errors"].as_array().unwrap();
+    let missed: Vec<&Value> = errors.iter().filter(|e| e["got"] == "none").collect();
+    assert!(!missed.is_empty(), "{r}");
+    for e in &missed {
+        let near = &e["below_threshold"];
+        assert!(!near["category"].as_str().unwrap_or_default().is_empty(), "{e}");
+        assert!(near["score"].as_f64().unwrap() < threshold || near["suppressed"].is_string(), "{e}");
+    }
+    assert!(errors.iter().filter(|e| e["got"] != "none").all(|e| e.get("below_threshold").is_none()), "{r}");
 }
 
 #[test]

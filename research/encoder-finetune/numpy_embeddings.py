@@ -1,8 +1,11 @@
 """all-MiniLM-L6-v2's embeddings, with or without the shipped objection adapter, in numpy
 alone (no torch), in replica.py's format.
 
-usage: numpy_embeddings.py MODEL_DIR sets.json OUT.json [ADAPTER.safetensors]
-Needs `pip install numpy scipy safetensors tokenizers`. The adapter is merged as the engine
+usage: numpy_embeddings.py MODEL_DIR sets.json OUT.json [ADAPTER.safetensors] [--views]
+With --views, OUT.json is a prefix and one file is written per view of the same pass:
+OUT-L0.json .. OUT-L6.json (the mean over the tokens after the embeddings and after each
+layer; L6 is the sentence embedding), OUT-cls.json and OUT-max.json (the last layer's first
+token, and its max over the tokens). Needs `pip install numpy scipy safetensors tokenizers`. The adapter is merged as the engine
 merges it (W + lora_b @ lora_a, in float64). The first line printed is the first five
 dimensions of a sentence the engine's reference tests also list, as a check."""
 import json, sys
@@ -11,10 +14,12 @@ from scipy.special import erf
 from safetensors.numpy import load_file
 from tokenizers import BertWordPieceTokenizer
 
-model_dir, sets_path, out = sys.argv[1:4]
+views_wanted = '--views' in sys.argv
+args = [a for a in sys.argv[1:] if a != '--views']
+model_dir, sets_path, out = args[:3]
 W = {k.removeprefix('bert.'): v.astype(np.float64) for k, v in load_file(f'{model_dir}/model.safetensors').items()}
-if len(sys.argv) > 4:
-    adapter = load_file(sys.argv[4])
+if len(args) > 3:
+    adapter = load_file(args[3])
     for name in [k[:-len('.lora_a')] for k in adapter if k.endswith('.lora_a')]:
         W[name + '.weight'] += adapter[name + '.lora_b'].astype(np.float64) @ adapter[name + '.lora_a'].astype(np.float64)
 W = {k: v.astype(np.float32) for k, v in W.items()}
@@ -36,6 +41,7 @@ def embed(text):
     e = 'embeddings.'
     x = W[e + 'word_embeddings.weight'][ids] + W[e + 'position_embeddings.weight'][:n] + W[e + 'token_type_embeddings.weight'][0]
     x = norm(x, e + 'LayerNorm')
+    views = {'L0': x.mean(0)}
     for layer in range(6):
         p = f'encoder.layer.{layer}.'
         q, k, v = (linear(x, p + 'attention.self.' + s).reshape(n, 12, 32).transpose(1, 0, 2) for s in ('query', 'key', 'value'))
@@ -45,11 +51,15 @@ def embed(text):
         x = norm(x + linear((a @ v).transpose(1, 0, 2).reshape(n, 384), p + 'attention.output.dense'), p + 'attention.output.LayerNorm')
         h = linear(x, p + 'intermediate.dense')
         x = norm(x + linear(0.5 * h * (1 + erf(h / np.sqrt(2))), p + 'output.dense'), p + 'output.LayerNorm')
-    v = x.mean(0)
-    return v / np.linalg.norm(v)
+        views[f'L{layer + 1}'] = x.mean(0)
+    views['cls'], views['max'] = x[0], x.max(0)
+    return {k: v / np.linalg.norm(v) for k, v in views.items()}
 
-print(embed("That's way too expensive for us right now.")[:5])
+print(embed("That's way too expensive for us right now.")['L6'][:5])
 sets = json.load(open(sets_path))
 texts = sorted({row[0] for rows in sets.values() for row in rows})
-json.dump([{'text': t, 'emb': embed(t).tolist()} for t in texts], open(out, 'w'))
+embedded = [embed(t) for t in texts]
+for view in embedded[0] if views_wanted else ['L6']:
+    path = f'{out.removesuffix(".json")}-{view}.json' if views_wanted else out
+    json.dump([{'text': t, 'emb': e[view].tolist()} for t, e in zip(texts, embedded)], open(path, 'w'))
 print(len(texts), 'texts ->', out)

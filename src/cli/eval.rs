@@ -74,6 +74,19 @@ struct Miss {
     expect: String,
     got: String,
     score: f32,
+    /// When no card fired: the category the matcher ranked first anyway, so a miss shows
+    /// how near it came (or which rule held it back).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    below_threshold: Option<NearMiss>,
+}
+
+#[derive(Serialize)]
+struct NearMiss {
+    category: String,
+    score: f32,
+    phrase: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressed: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -179,7 +192,8 @@ fn score(set: &Path, items: &[Item], matcher: &mut dyn Matcher, sweep: bool) -> 
     let mut errors = Vec::new();
     for item in items {
         let ranked = if item.rep { Vec::new() } else { matcher.rank(&item.text, 1)? };
-        let top = ranked.into_iter().next().filter(|c| c.suppressed.is_none());
+        let first = ranked.into_iter().next();
+        let top = first.clone().filter(|c| c.suppressed.is_none());
         tops.push((item.expect.clone(), top.as_ref().map(|c| (c.category.clone(), c.score))));
         let best = top.filter(|c| c.fires(threshold));
         let got = best.as_ref().map_or("none".to_owned(), |c| c.category.clone());
@@ -200,6 +214,12 @@ fn score(set: &Path, items: &[Item], matcher: &mut dyn Matcher, sweep: bool) -> 
                 id: item.id.clone(),
                 text: item.text.clone(),
                 expect: item.expect.clone(),
+                below_threshold: first.filter(|_| best.is_none()).map(|c| NearMiss {
+                    category: c.category,
+                    score: c.score,
+                    phrase: c.phrase,
+                    suppressed: c.suppressed,
+                }),
                 got,
                 score: best.map_or(0.0, |c| c.score),
             });
@@ -307,6 +327,10 @@ fn print_report(r: &Report, show_errors: bool) {
         println!("  errors:");
         for m in &r.errors {
             println!("    {} [{} -> {} {:.2}] {}", m.id, m.expect, m.got, m.score, m.text);
+            if let Some(n) = &m.below_threshold {
+                let held_back = n.suppressed.as_ref().map_or(String::new(), |why| format!(", held back: {why}"));
+                println!("          top: {} {:.2} ≈ \"{}\"{held_back}", n.category, n.score, n.phrase);
+            }
         }
     }
 }
