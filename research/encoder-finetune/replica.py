@@ -1,10 +1,12 @@
 """A Python replica of the hybrid matcher's classifier, to compare sentence encoders.
 
 usage: replica.py sets.json EMBEDDINGS.json [--second OTHER.json [--second-scale S]] [--sweep] [--false-alarms]
+                  [--dump PREDICTIONS.json]
 Features as in crates/engine/src/matcher/classifier.rs: the sentence embedding, word 1-2-gram
 and char 2-5-gram TF-IDF, and each category's two nearest library phrasings (leave-one-out
 on the library); with --second, also each category's two nearest phrasings by a second
-set of embeddings of the same texts (scaled by S, default 2). Logistic regression trained on the library. The threshold is the lowest
+set of embeddings of the same texts (scaled by S, default 2). --dump writes each set's
+(top category, score) per item, for cascade.py. Logistic regression trained on the library. The threshold is the lowest
 with false alarms <= 0.03 on the calibration data (our calibration set + the dev set's even
 lines); figures are printed for every set. Its absolute figures sit a little below the Rust
 matcher's (its linear model is not the same trainer), so compare encoders within it."""
@@ -85,3 +87,5 @@ if '--false-alarms' in sys.argv:
         for (text, expect, _), (cat, s) in zip(rows, predicted[name]):
             if expect == 'none' and s >= chosen:
                 print(f'  FA {name}: {cat} {s:.2f} {text}')
+if option('--dump'):
+    json.dump({name: [[c, float(s)] for c, s in predicted[name]] for name, _ in SETS}, open(option('--dump'), 'w'))
