@@ -5,27 +5,19 @@ is calibrated anew on the calibration data, as replica.py does.
 usage: cascade.py sets.json FIRST.json SECOND.json   (both written by replica.py --dump)"""
 import json, sys
 import numpy as np
+from scoring import calibrated, score, split
 
 sets = json.load(open(sys.argv[1]))
 first, second = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
-dev = sets['dev']
-SETS = [('calibration', sets['own'] + dev[1::2]), ('dev reported half', dev[0::2]), ('dev', dev),
-        ('held-out', sets['held']), ('dev-call turns', sets['calls'])]
-
-def score(rows, predicted, threshold):
-    expect = np.array([c for _, c, _ in rows])
-    got = np.array([c if s >= threshold else 'none' for c, s in predicted])
-    objection = expect != 'none'
-    return (got[objection] == expect[objection]).mean(), (got[~objection] != 'none').mean()
+SETS = split(sets)
 
 def cascade(name, lo):
     return [b if a[1] >= lo else (a[0], 0.0) for a, b in zip(first[name], second[name])]
 
-thresholds = np.round(np.arange(0.05, 1.0, 0.01), 2)
 calls = SETS[4][1]
 prospect = [i for i, (_, _, source) in enumerate(calls) if source.endswith(':prospect')]
 for lo in [0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5]:
-    chosen = next((t for t in thresholds if score(SETS[0][1], cascade('calibration', lo), t)[1] <= 0.03), 1.0)
+    chosen = calibrated(SETS[0][1], cascade('calibration', lo))
     share = np.mean([first['dev-call turns'][i][1] >= lo for i in prospect])
     line = f'lo {lo:.2f}  threshold {chosen:.2f}  second pass on {share:.2f} of prospect turns |'
     for name, rows in SETS:

@@ -14,6 +14,7 @@ import json, sys
 import numpy as np, scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from scoring import THRESHOLDS, best, calibrated, score, split
 
 def option(name, default=None):
     return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
@@ -25,10 +26,9 @@ sets = json.load(open(sys.argv[1]))
 E = load(sys.argv[2])
 E2 = load(option('--second')) if option('--second') else None
 SECOND_SCALE = float(option('--second-scale', 2))
-lib, dev = sets['lib'], sets['dev']
-calibration = sets['own'] + dev[1::2]
-SETS = [('calibration', calibration), ('dev reported half', dev[0::2]), ('dev', dev),
-        ('held-out', sets['held']), ('dev-call turns', sets['calls'])]
+lib = sets['lib']
+SETS = split(sets)
+calibration = SETS[0][1]
 texts = [t for t, _, _ in lib]
 y = np.array([c for _, c, _ in lib])
 classes = sorted(set(y))
@@ -61,26 +61,17 @@ def predict(rows):
     p[:, none] = -1
     return [(model.classes_[i], q[i]) for q, i in zip(p, p.argmax(1))]
 
-def score(rows, predicted, threshold):
-    expect = np.array([c for _, c, _ in rows])
-    got = np.array([c if s >= threshold else 'none' for c, s in predicted])
-    objection = expect != 'none'
-    return (got[objection] == expect[objection]).mean(), (got[~objection] != 'none').mean()
-
 predicted = {name: predict(rows) for name, rows in SETS}
-thresholds = np.round(np.arange(0.05, 1.0, 0.01), 2)
-chosen = next((t for t in thresholds if score(calibration, predicted['calibration'], t)[1] <= 0.03), 1.0)
+chosen = calibrated(calibration, predicted['calibration'])
 print(f'threshold {chosen:.2f} (false alarms <= 0.03 on the calibration data)')
 for name, rows in SETS:
     acc, fa = score(rows, predicted[name], chosen)
     print(f'  {name:20s} accuracy {acc:.3f}  false alarms {fa:.3f}')
 for name in ('dev', 'held-out'):
-    rows = dict(SETS)[name]
-    best = max((score(rows, predicted[name], t)[0], t) for t in thresholds
-               if score(rows, predicted[name], t)[1] <= 0.03)
-    print(f'  best {name} accuracy at false alarms <= 0.03, any threshold: {best[0]:.3f} ({best[1]:.2f})')
+    acc, t = best(dict(SETS)[name], predicted[name])
+    print(f'  best {name} accuracy at false alarms <= 0.03, any threshold: {acc:.3f} ({t:.2f})')
 if '--sweep' in sys.argv:
-    for t in thresholds[55::3]:
+    for t in THRESHOLDS[55::3]:
         print(f'{t:.2f} ' + '  '.join('%s %.3f/%.3f' % ((n,) + score(r, predicted[n], t)) for n, r in SETS))
 if '--false-alarms' in sys.argv:
     for name, rows in SETS[1:]:
