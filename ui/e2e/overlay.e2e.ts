@@ -31,6 +31,14 @@ async function openOverlay(
   return o;
 }
 
+// An installed clock still flows in real time; pause it so only runFor moves it, or a
+// slow emit under load eats into the timings the test asserts (seen failing in CI).
+// Not for tests that use waitForFunction: its polling runs on the page's (paused) frames.
+async function pauseClock(page: Page): Promise<void> {
+  const now = await page.evaluate(() => Date.now());
+  await page.clock.pauseAt(now + 1_000);
+}
+
 describe("overlay", () => {
   it("renders a card from an engine-event, with answers, why and the ticker", async () => {
     const { page } = await openOverlay();
@@ -167,6 +175,7 @@ describe("overlay", () => {
       { get_settings: { ...settings, card_fade_s: 5 } },
       async (p) => p.clock.install({ time: 0 }),
     );
+    await pauseClock(page);
     await emit(page, "engine-event", price);
     await page.locator("#card").waitFor({ state: "visible" });
     await page.clock.runFor(4_900);
