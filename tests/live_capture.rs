@@ -91,10 +91,29 @@ fn sides(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 /// Most of the rep's distinctive words are on the rep side. Not one exact word: under
 /// CI load tiny.en sometimes mishears one ("payback" as "playback"), while echo
 /// suppression or a lost channel would remove most of them.
-fn assert_rep_words_kept(rep: &str) {
+fn assert_rep_words_kept(events: &[Value]) {
+    let rep = finals(events, "rep");
     let words = ["jordan", "minute", "expensive", "payback", "month", "coaching", "instead", "demo"];
     let kept: Vec<_> = words.iter().filter(|w| rep.contains(*w)).collect();
-    assert!(kept.len() >= 6, "the rep's own words must stay (kept only {kept:?} of {words:?}): {rep}");
+    assert!(
+        kept.len() >= 6,
+        "the rep's own words must stay (kept only {kept:?} of {words:?}): {rep}\n{}",
+        diagnosis(events)
+    );
+}
+
+/// Everything but partials and meters, one line each: what a failure needs to be explained.
+fn diagnosis(events: &[Value]) -> String {
+    let lines: Vec<String> = events
+        .iter()
+        .filter(|e| !(e["type"] == "transcript" && e["final"] == false) && e["type"] != "level")
+        .map(|e| match e["type"].as_str() {
+            Some("transcript") => format!("{} {}-{} ms: {}", e["speaker"], e["start_ms"], e["end_ms"], e["text"]),
+            Some("card") => format!("card {} ({})", e["category"], e["speaker"]),
+            _ => e.to_string(),
+        })
+        .collect();
+    format!("events:\n  {}", lines.join("\n  "))
 }
 
 /// Runs `cuecard listen` until `until` returns; plays the call once the devices are open.
@@ -152,7 +171,12 @@ impl Listen {
         let err = std::fs::read_to_string(self.out.with_file_name("listen.err")).unwrap_or_default();
         assert!(status.success(), "listen failed ({status}): {err}");
         assert!(!err.contains("panicked"), "{err}");
-        self.events()
+        // Warnings and echo decisions are only logged; kept as "log" events for diagnosis.
+        let logged = err
+            .lines()
+            .filter(|l| l.contains(" WARN ") || l.contains("ignored microphone speech"))
+            .map(|l| serde_json::json!({ "type": "log", "line": l.split("}: ").last().unwrap_or(l) }));
+        self.events().into_iter().chain(logged).collect()
     }
 }
 
@@ -210,7 +234,7 @@ fn a_live_call_is_coached_and_recorded_for_replay() {
     let events = listen.stop();
 
     // Transcripts on the right sides, cards only from the prospect.
-    assert_rep_words_kept(&finals(&events, "rep"));
+    assert_rep_words_kept(&events);
     assert!(finals(&events, "prospect").contains("budget"), "prospect: {}", finals(&events, "prospect"));
     assert!(!finals(&events, "rep").contains("chorus for call recording"), "prospect words on the rep side");
     for c in of_type(&events, "card") {
@@ -226,7 +250,7 @@ fn a_live_call_is_coached_and_recorded_for_replay() {
     replay.args(["replay", "--pace", "fast", "--json", "--no-record", "--model"]).arg(model()).arg(&recording);
     let replayed = json_lines(&ok(&mut replay));
     assert_eq!(categories(&replayed), expected(), "replay of the recording: {:#?}", of_type(&replayed, "card"));
-    assert_rep_words_kept(&finals(&replayed, "rep"));
+    assert_rep_words_kept(&replayed);
 }
 
 #[test]
@@ -241,9 +265,13 @@ fn speaker_bleed_into_the_microphone_is_not_rep_speech() {
 
     let rep = finals(&events, "rep");
     for leaked in ["chorus for call recording", "no budget for new tools", "send me an email"] {
-        assert!(!rep.contains(leaked), "the prospect's \"{leaked}\" counted as rep speech: {rep}");
+        assert!(
+            !rep.contains(leaked),
+            "the prospect's \"{leaked}\" counted as rep speech: {rep}\n{}",
+            diagnosis(&events)
+        );
     }
-    assert_rep_words_kept(&rep);
+    assert_rep_words_kept(&events);
     let summary = &of_type(&events, "summary")[0];
     assert!(summary["echoes_ignored"].as_u64().unwrap() >= 2, "{summary}");
     assert!(of_type(&events, "warning").iter().any(|w| w["kind"] == "echo"));

@@ -1,9 +1,18 @@
 //! The bounded hand-off between voice activity (fast) and speech recognition (slow).
 //!
-//! Finals are precious and queue up to a small bound (then the feeder waits, which for
-//! a live source means its ring buffer drops audio, loudly). Partials are disposable:
-//! each channel keeps only its newest one, so when whisper falls behind, partial
-//! transcripts get coarser instead of memory growing.
+//! Finals are precious and queue up to a bound in seconds of audio; past it the rep's
+//! oldest go first (with a warning), and with only the prospect's queued the feeder
+//! waits, which for a live source means its ring buffer drops audio, loudly. Partials
+//! are disposable: each channel keeps only its newest one, so when whisper falls
+//! behind, partial transcripts get coarser instead of memory growing.
+//!
+//! Order: the prospect's finals, then the prospect's newest partial (early cards), then
+//! the rep's finals, then the rep's partial. Under load the rep's transcript comes late
+//! rather than the prospect's cards.
+//!
+//! A rep final that ended while the prospect was still talking waits for that prospect
+//! utterance to close: whether the rep's words are bleed of the call audio can only be
+//! judged once the prospect's side of the same moment has been transcribed.
 
 use crate::events::Speaker;
 use crate::vad::UtteranceAudio;
@@ -15,6 +24,9 @@ pub struct Job {
     pub speaker: Speaker,
     pub audio: UtteranceAudio,
     pub is_final: bool,
+    /// An utterance still open on another channel when this one ended; this job waits
+    /// until that one has closed (and its final, if any, has gone first).
+    pub after_utterance: Option<u64>,
 }
 
 struct Board {
@@ -25,12 +37,39 @@ struct Board {
     /// A popped job is still being transcribed.
     in_flight: bool,
     rep_finals_dropped: u64,
+    /// The utterance each channel's voice activity has open right now.
+    open: Vec<Option<u64>>,
+}
+
+impl Board {
+    fn waiting(&self, job: &Job) -> bool {
+        !self.closed && job.after_utterance.is_some_and(|id| self.open.contains(&Some(id)))
+    }
+
+    /// The oldest final of a speaker whose words can (or cannot) fire cards, and that
+    /// is not waiting on another channel.
+    fn next_final(&self, fires_cards: bool) -> Option<usize> {
+        self.finals.iter().position(|j| j.speaker.fires_cards() == fires_cards && !self.waiting(j))
+    }
+
+    fn next_partial(&self, fires_cards: bool) -> Option<usize> {
+        self.partials.iter().position(|p| p.as_ref().is_some_and(|j| j.speaker.fires_cards() == fires_cards))
+    }
+
+    fn queued_samples(&self) -> usize {
+        self.finals.iter().map(|j| j.audio.samples.len()).sum()
+    }
+
+    /// Whether anything can be transcribed right now.
+    fn has_ready_work(&self) -> bool {
+        [true, false].iter().any(|&f| self.next_final(f).is_some() || self.next_partial(f).is_some())
+    }
 }
 
 pub struct AsrQueue {
     board: Mutex<Board>,
     changed: Condvar,
-    max_finals: usize,
+    max_final_samples: usize,
 }
 
 pub enum Pushed {
@@ -46,7 +85,8 @@ pub enum Pushed {
 }
 
 impl AsrQueue {
-    pub fn new(channels: usize, max_finals: usize) -> Self {
+    /// `max_final_samples`: how much final audio may wait for recognition.
+    pub fn new(channels: usize, max_final_samples: usize) -> Self {
         AsrQueue {
             board: Mutex::new(Board {
                 finals: VecDeque::new(),
@@ -55,9 +95,10 @@ impl AsrQueue {
                 skipped: 0,
                 in_flight: false,
                 rep_finals_dropped: 0,
+                open: vec![None; channels],
             }),
             changed: Condvar::new(),
-            max_finals: max_finals.max(1),
+            max_final_samples,
         }
     }
 
@@ -74,7 +115,11 @@ impl AsrQueue {
                 b.partials[channel] = None;
             }
             let mut dropped = false;
-            while b.finals.len() >= self.max_finals && !b.closed {
+            // One utterance longer than the whole bound still gets in on its own.
+            while !b.finals.is_empty()
+                && b.queued_samples() + job.audio.samples.len() > self.max_final_samples
+                && !b.closed
+            {
                 // Behind: the rep's own words never fire cards, so their transcript goes
                 // first; with only prospect speech queued, the audio side waits.
                 if let Some(i) = b.finals.iter().position(|j| !j.speaker.fires_cards()) {
@@ -103,29 +148,34 @@ impl AsrQueue {
         }
     }
 
-    /// Next job: finals first (oldest first), then the newest partial of a speaker
-    /// whose words can fire cards, then the rest. `None` once closed and drained.
+    /// Next job, in the order the module describes. `None` once closed and drained.
     pub fn pop(&self) -> Option<Job> {
         let mut b = self.lock();
         loop {
-            // Prospect finals first: they are what cards wait for.
-            let next = b.finals.iter().position(|j| j.speaker.fires_cards()).unwrap_or(0);
-            if let Some(job) = b.finals.remove(next) {
-                b.in_flight = true;
-                self.changed.notify_all();
-                return Some(job);
-            }
-            let pick = (0..b.partials.len())
-                .filter(|&i| b.partials[i].is_some())
-                .max_by_key(|&i| b.partials[i].as_ref().is_some_and(|j| j.speaker.fires_cards()));
-            if let Some(i) = pick {
-                b.in_flight = true;
-                return b.partials[i].take();
+            for fires_cards in [true, false] {
+                if let Some(job) = b.next_final(fires_cards).and_then(|i| b.finals.remove(i)) {
+                    b.in_flight = true;
+                    self.changed.notify_all();
+                    return Some(job);
+                }
+                if let Some(job) = b.next_partial(fires_cards).and_then(|i| b.partials[i].take()) {
+                    b.in_flight = true;
+                    return Some(job);
+                }
             }
             if b.closed {
                 return None;
             }
             b = self.changed.wait(b).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// What `channel`'s voice activity has open now (after its segments were pushed).
+    pub fn set_open(&self, channel: usize, utterance: Option<u64>) {
+        let mut b = self.lock();
+        if b.open[channel] != utterance {
+            b.open[channel] = utterance;
+            self.changed.notify_all();
         }
     }
 
@@ -138,7 +188,8 @@ impl AsrQueue {
     /// Blocks until every queued job has been transcribed (lock-step replays).
     pub fn wait_idle(&self) {
         let mut b = self.lock();
-        while !b.closed && (b.in_flight || !b.finals.is_empty() || b.partials.iter().any(Option::is_some)) {
+        // A final waiting on an open utterance waits for more audio, which is the caller's.
+        while !b.closed && (b.in_flight || b.has_ready_work()) {
             b = self.changed.wait(b).unwrap_or_else(|p| p.into_inner());
         }
     }
@@ -163,27 +214,31 @@ mod tests {
     use std::sync::Arc;
 
     fn job(id: u64, speaker: Speaker, is_final: bool) -> Job {
-        Job { speaker, audio: UtteranceAudio { id, start_sample: 0, samples: Arc::from(vec![0.0; 10]) }, is_final }
+        Job {
+            speaker,
+            audio: UtteranceAudio { id, start_sample: 0, samples: Arc::from(vec![0.0; 10]) },
+            is_final,
+            after_utterance: None,
+        }
     }
 
     #[test]
-    fn finals_first_then_prospect_partials_and_stale_partials_are_replaced() {
-        let q = AsrQueue::new(2, 4);
+    fn prospect_first_then_rep_and_stale_partials_are_replaced() {
+        let q = AsrQueue::new(2, 40);
         q.push(0, job(1, Speaker::Rep, false));
         q.push(1, job(2, Speaker::Prospect, false));
         assert!(matches!(q.push(1, job(2, Speaker::Prospect, false)), Pushed::ReplacedStale { skipped_total: 1 }));
         q.push(0, job(3, Speaker::Rep, true));
-        assert_eq!(q.pop().unwrap().audio.id, 3);
-        let next = q.pop().unwrap();
-        assert_eq!((next.audio.id, next.speaker), (2, Speaker::Prospect));
-        assert_eq!(q.pop().unwrap().audio.id, 1);
+        q.push(1, job(5, Speaker::Prospect, true));
         q.close();
-        assert!(q.pop().is_none());
+        let order: Vec<(u64, bool)> = std::iter::from_fn(|| q.pop().map(|j| (j.audio.id, j.is_final))).collect();
+        assert_eq!(order, [(5, true), (2, false), (3, true), (1, false)]);
     }
 
     #[test]
     fn prospect_finals_jump_the_queue_and_rep_finals_give_way_when_full() {
-        let q = AsrQueue::new(2, 2);
+        // Room for two 10-sample finals.
+        let q = AsrQueue::new(2, 20);
         q.push(0, job(1, Speaker::Rep, true));
         q.push(0, job(2, Speaker::Rep, true));
         assert!(matches!(q.push(1, job(3, Speaker::Prospect, true)), Pushed::DroppedRepFinal { dropped_total: 1 }));
@@ -193,11 +248,35 @@ mod tests {
 
     #[test]
     fn a_final_drops_the_pending_partial_of_its_utterance() {
-        let q = AsrQueue::new(1, 4);
+        let q = AsrQueue::new(1, 40);
         q.push(0, job(7, Speaker::Prospect, false));
         q.push(0, job(7, Speaker::Prospect, true));
         q.close();
         assert!(q.pop().unwrap().is_final);
+        assert!(q.pop().is_none());
+    }
+
+    #[test]
+    fn a_rep_final_waits_for_the_prospect_utterance_open_when_it_ended() {
+        let q = AsrQueue::new(2, 40);
+        q.set_open(1, Some(9));
+        q.push(0, Job { after_utterance: Some(9), ..job(4, Speaker::Rep, true) });
+        q.push(0, job(6, Speaker::Rep, false));
+        // Only the partial is ready; the final waits and does not count as work to wait for.
+        assert_eq!(q.pop().unwrap().audio.id, 6);
+        q.done();
+        q.wait_idle();
+        q.push(1, job(9, Speaker::Prospect, true));
+        q.set_open(1, None);
+        assert_eq!(q.pop().unwrap().audio.id, 9);
+        q.done();
+        assert_eq!(q.pop().unwrap().audio.id, 4);
+        q.done();
+        // Closing releases anything still waiting.
+        q.set_open(1, Some(11));
+        q.push(0, Job { after_utterance: Some(11), ..job(8, Speaker::Rep, true) });
+        q.close();
+        assert_eq!(q.pop().unwrap().audio.id, 8);
         assert!(q.pop().is_none());
     }
 }

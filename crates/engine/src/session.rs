@@ -100,11 +100,15 @@ fn speaker_slot(s: Speaker) -> usize {
     }
 }
 
+/// Final audio that may wait for recognition (4 MB): a minute of backlog rides out a
+/// busy spell without losing the rep's transcript.
+const QUEUED_FINALS_S: usize = 60;
+
 pub fn start(parts: SessionParts, cfg: SessionConfig) -> Result<SessionHandle, Error> {
     let SessionParts { mut source, transcriber, matcher, library, store } = parts;
     let speakers = source.speakers().to_vec();
     let mut resampler = Resampler::new(source.sample_rate(), speakers.len())?;
-    let queue = Arc::new(AsrQueue::new(speakers.len(), 8));
+    let queue = Arc::new(AsrQueue::new(speakers.len(), QUEUED_FINALS_S * ENGINE_RATE as usize));
     let progress = Arc::new(Progress::default());
     let stop = Arc::new(AtomicBool::new(false));
     let (tx, rx) = crossbeam_channel::bounded::<Event>(1024);
@@ -257,7 +261,18 @@ impl Feeder<'_> {
                     let ms = audio.end_ms() - audio.start_ms();
                     self.progress.talk[speaker_slot(self.speakers[ch])].fetch_add(ms, Ordering::Relaxed);
                 }
-                let job = Job { speaker: self.speakers[ch], audio, is_final };
+                // Rep speech that ends while the prospect still talks may be bleed of it:
+                // it is judged once the prospect's utterance has been transcribed.
+                let after_utterance = if is_final && !self.speakers[ch].fires_cards() {
+                    self.speakers
+                        .iter()
+                        .zip(segmenters.iter())
+                        .filter(|(s, _)| s.fires_cards())
+                        .find_map(|(_, seg)| seg.open_utterance())
+                } else {
+                    None
+                };
+                let job = Job { speaker: self.speakers[ch], audio, is_final, after_utterance };
                 match self.queue.push(ch, job) {
                     Pushed::DroppedRepFinal { dropped_total } => self.warn(format!(
                         "speech recognition is behind: skipped the rep's transcript ({dropped_total} utterances so far)"
@@ -274,6 +289,9 @@ impl Feeder<'_> {
                     _ => {}
                 }
             }
+        }
+        for (ch, seg) in segmenters.iter().enumerate() {
+            self.queue.set_open(ch, seg.open_utterance());
         }
         self.fed += frames;
         let fed_ms = self.fed * 1000 / u64::from(ENGINE_RATE);

@@ -129,6 +129,11 @@ impl Segmenter {
         out
     }
 
+    /// The utterance in progress, if speech is open right now.
+    pub fn open_utterance(&self) -> Option<u64> {
+        self.open.as_ref().map(|o| o.id)
+    }
+
     /// End of audio: whatever is open becomes final.
     pub fn finish(&mut self) -> Vec<Segment> {
         let mut out = Vec::new();
