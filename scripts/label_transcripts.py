@@ -6,17 +6,21 @@
 DIR is a `scripts/bench_calls.py --out DIR` folder: CALL.wav.manifest.json (the script's
 turns with their audio times) beside CALL.events.jsonl (what `cuecard replay --json` saw).
 Every final prospect transcript becomes one `cuecard eval` line labelled with the turn it
-covers: the turn's category, or `none`. A transcript that runs over two objections of
-different categories is left out (no single right answer). With --partials, the partial
-transcripts of `none` turns are kept too, marked `"partial": true`: they are the misheard,
-cut-off fragments a sure matcher fires on. Partials of objection turns are left out,
-because the words that make the objection may not have been heard yet.
+covers: the turn's category, or `none`. A transcript that covers no prospect turn, or runs
+over two objections of different categories, is left out (no single right answer). With
+--partials, the partial transcripts of `none` turns are kept too, marked `"partial": true`:
+they are the misheard, cut-off fragments a sure matcher fires on. `cuecard eval` ignores the
+mark and scores them at the final threshold, stricter than the app's bar for partials.
+Partials of objection turns are left out, because the words that make the objection may
+not have been heard yet.
 
-Identical (text, label) pairs are written once. The output is deterministic.
+Identical (text, label) pairs are written once, as the first seen: a final that repeats an
+earlier partial word for word stays a partial line. The output is deterministic.
 """
 import argparse, glob, json, os, sys
 
-# Voice activity detection opens an utterance a little before the script's turn starts.
+# Voice activity detection opens and closes an utterance a little off the script's turn
+# times, so a transcript counts for a turn it comes within this much of, at either end.
 SLACK_MS = 400
 
 
