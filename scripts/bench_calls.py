@@ -13,6 +13,10 @@ CALL.events.jsonl. Needs a built cuecard and a model.
 """
 import argparse, json, os, re, statistics, subprocess, sys, tempfile
 
+# Voice activity detection opens and closes an utterance a little off the script's turn
+# times; an utterance this close to a turn counts as that turn's.
+TURN_SLACK_MS = 400
+
 def pct(xs, p):
     if not xs:
         return float("nan")
@@ -75,7 +79,7 @@ def main():
         false_here = 0
         for c in cards:
             s = c["utterance_start_ms"]
-            t = next((t for t in turns if s + 400 >= t["start_ms"] and s <= t["end_ms"]), None)
+            t = next((t for t in turns if s + TURN_SLACK_MS >= t["start_ms"] and s <= t["end_ms"]), None)
             if t is None or t["expect"] == "none":
                 false_here += 1
                 print(f"  {cid}: FALSE card {c['category']} on {t['speaker'] if t else '?'}: {c['text']!r}")

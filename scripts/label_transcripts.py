@@ -19,14 +19,12 @@ earlier partial word for word stays a partial line. The output is deterministic.
 """
 import argparse, glob, json, os, sys
 
-# Voice activity detection opens and closes an utterance a little off the script's turn
-# times, so a transcript counts for a turn it comes within this much of, at either end.
-SLACK_MS = 400
+from bench_calls import TURN_SLACK_MS  # the same tolerance the end-to-end figures use
 
 
 def covered_turns(turns, start_ms, end_ms):
     return [t for t in turns if t["speaker"] == "prospect"
-            and t["start_ms"] < end_ms + SLACK_MS and start_ms < t["end_ms"] + SLACK_MS]
+            and t["start_ms"] < end_ms + TURN_SLACK_MS and start_ms < t["end_ms"] + TURN_SLACK_MS]
 
 
 def label(turns, event):
