@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Label the prospect transcripts of replayed scripted calls, for calibrating on live text.
 
-    python3 scripts/label_transcripts.py DIR --out LINES.jsonl [--partials]
+    python3 scripts/label_transcripts.py DIR --out LINES.jsonl [--partials] [--yaml LIBRARY_FILE.yaml]
 
 DIR is a `scripts/bench_calls.py --out DIR` folder: CALL.wav.manifest.json (the script's
 turns with their audio times) beside CALL.events.jsonl (what `cuecard replay --json` saw).
@@ -13,6 +13,10 @@ they are the misheard, cut-off fragments a sure matcher fires on. `cuecard eval`
 mark and scores them at the final threshold, stricter than the app's bar for partials.
 Partials of objection turns are left out, because the words that make the objection may
 not have been heard yet.
+
+With --yaml, the `none` lines (finals and, with --partials, partials) are also written as an
+objection-library file of `not_objections`, each text once whatever its case: how
+objection-library/not-objections-transcribed.yaml was made.
 
 Identical (text, label) pairs are written once, as the first seen: a final that repeats an
 earlier partial word for word stays a partial line. The output is deterministic.
@@ -45,6 +49,7 @@ def main():
     ap.add_argument("dir")
     ap.add_argument("--out", required=True)
     ap.add_argument("--partials", action="store_true")
+    ap.add_argument("--yaml", help="also write the none lines here, as a library file of not_objections")
     a = ap.parse_args()
     manifests = sorted(glob.glob(os.path.join(a.dir, "*.wav.manifest.json")))
     if not manifests:
@@ -83,7 +88,34 @@ def main():
         for line in lines:
             f.write(json.dumps(line) + "\n")
     os.replace(tmp, a.out)
+    if a.yaml:
+        write_yaml(a.yaml, [l["text"] for l in lines if l["expect"] == "none"])
     print(json.dumps(counts), file=sys.stderr)
+
+
+YAML_HEADER = """\
+# What tiny.en made of a prospect's ordinary (`none`) turns: finals and the partials before
+# them, misheard and cut off ("Yeah, I speak once,", "and then they turn"). Written by
+# scripts/label_transcripts.py --partials --yaml from a replay of
+# tests/fixtures/calibration-calls.jsonl (scripts/bench_calls.py --pace fast). Like the other
+# not-objection files, they show the matchers what not to fire on; see
+# research/live-calibration/README.md.
+not_objections:
+"""
+
+
+def write_yaml(path, texts):
+    kept, seen = [], set()
+    for t in texts:
+        if t.lower() not in seen:
+            seen.add(t.lower())
+            kept.append(t)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(YAML_HEADER)
+        # JSON strings are valid YAML double-quoted scalars.
+        f.writelines(f"  - {json.dumps(t, ensure_ascii=False)}\n" for t in kept)
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
