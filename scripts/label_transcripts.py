@@ -15,8 +15,8 @@ Partials of objection turns are left out, because the words that make the object
 not have been heard yet.
 
 With --yaml, the `none` lines (finals and, with --partials, partials) are also written as an
-objection-library file of `not_objections`, each text once whatever its case: how
-objection-library/not-objections-transcribed.yaml was made.
+objection-library file of `not_objections`, each text once whatever its case (the
+experiment in research/live-calibration/README.md, "Transcribed fragments").
 
 Identical (text, label) pairs are written once, as the first seen: a final that repeats an
 earlier partial word for word stays a partial line. The output is deterministic.
