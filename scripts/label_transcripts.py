@@ -83,39 +83,38 @@ def main():
             if not e["final"]:
                 line["partial"] = True
             lines.append(line)
-    tmp = a.out + ".tmp"
-    with open(tmp, "w") as f:
-        for line in lines:
-            f.write(json.dumps(line) + "\n")
-    os.replace(tmp, a.out)
+    write_atomically(a.out, [json.dumps(line) + "\n" for line in lines])
     if a.yaml:
-        write_yaml(a.yaml, [l["text"] for l in lines if l["expect"] == "none"])
+        none = [l["text"] for l in lines if l["expect"] == "none"]
+        write_yaml(a.yaml, none, a.dir, a.partials)
     print(json.dumps(counts), file=sys.stderr)
 
 
-YAML_HEADER = """\
-# What tiny.en made of a prospect's ordinary (`none`) turns: finals and the partials before
-# them, misheard and cut off ("Yeah, I speak once,", "and then they turn"). Written by
-# scripts/label_transcripts.py --partials --yaml from a replay of
-# tests/fixtures/calibration-calls.jsonl (scripts/bench_calls.py --pace fast). Like the other
-# not-objection files, they show the matchers what not to fire on; see
-# research/live-calibration/README.md.
-not_objections:
-"""
+def write_atomically(path, chunks):
+    """Writes beside `path`, then renames: an interrupted run leaves the old file whole."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.writelines(chunks)
+    os.replace(tmp, path)
 
 
-def write_yaml(path, texts):
+def write_yaml(path, texts, source_dir, partials):
     kept, seen = [], set()
     for t in texts:
         if t.lower() not in seen:
             seen.add(t.lower())
             kept.append(t)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(YAML_HEADER)
-        # JSON strings are valid YAML double-quoted scalars.
-        f.writelines(f"  - {json.dumps(t, ensure_ascii=False)}\n" for t in kept)
-    os.replace(tmp, path)
+    what = "finals and the partials before them" if partials else "their final transcripts"
+    header = (
+        "# What tiny.en made of a prospect's ordinary (`none`) turns:\n"
+        f"# {what}, as scripts/label_transcripts.py --yaml labelled them\n"
+        f"# in the replays of {source_dir}\n"
+        "# (scripts/bench_calls.py --out). Like the other not-objection files, they show the\n"
+        "# matchers what not to fire on; see research/live-calibration/README.md.\n"
+        "not_objections:\n"
+    )
+    # JSON strings are valid YAML double-quoted scalars.
+    write_atomically(path, [header] + [f"  - {json.dumps(t, ensure_ascii=False)}\n" for t in kept])
 
 
 if __name__ == "__main__":
